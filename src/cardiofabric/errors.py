@@ -1,0 +1,101 @@
+"""One small exception hierarchy. Every message says what was expected, what was found and
+what to do; the CLI prints it without a traceback and the node maps it to RFC 9457 problems."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+__all__ = [
+    "CardioFabricError",
+    "DecryptionError",
+    "DigestMismatchError",
+    "FormatVersionError",
+    "InputError",
+    "MissingDependencyError",
+    "ObjectFormatError",
+    "StoreError",
+]
+
+
+class CardioFabricError(Exception):
+    """Base of every error CardioFabric raises on purpose.
+
+    ``path`` names the file concerned (when there is one) and ``hint`` says what to do.
+    """
+
+    #: Short machine-readable kind, used as the problem type by the node.
+    kind = "error"
+
+    def __init__(self, message: str, *, path: Path | str | None = None, hint: str | None = None):
+        self.message = message
+        self.path = str(path) if path is not None else None
+        self.hint = hint
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        text = f"{self.path}: {self.message}" if self.path else self.message
+        if self.hint:
+            text += f"\n  what to do: {self.hint}"
+        return text
+
+
+class InputError(CardioFabricError):
+    """The caller gave a value or file we cannot use."""
+
+    kind = "invalid-input"
+
+
+class ObjectFormatError(CardioFabricError):
+    """A file is not a well-formed CardioFabric / OCA / MMIO object (truncated, hand-edited)."""
+
+    kind = "invalid-object"
+
+
+class FormatVersionError(ObjectFormatError):
+    """The object declares an encoding type or version this release cannot read."""
+
+    kind = "unsupported-version"
+
+
+class DigestMismatchError(CardioFabricError):
+    """A self-addressing identifier or payload digest does not match the content.
+
+    ``location`` is a JSON-pointer-like path to the first bad digest inside the file.
+    """
+
+    kind = "digest-mismatch"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        location: str,
+        path: Path | str | None = None,
+        hint: str | None = None,
+    ):
+        self.location = location
+        super().__init__(message, path=path, hint=hint)
+
+
+class DecryptionError(CardioFabricError):
+    """An encrypted payload cannot be opened with the keys given."""
+
+    kind = "decryption-failed"
+
+
+class StoreError(CardioFabricError):
+    """The site store is missing, locked, or inconsistent."""
+
+    kind = "store-error"
+
+
+class MissingDependencyError(CardioFabricError):
+    """An optional dependency is not installed; the hint names the extra to install."""
+
+    kind = "missing-dependency"
+
+    def __init__(self, module: str, extra: str, feature: str):
+        super().__init__(
+            f"{feature} needs the Python package '{module}', which is not installed",
+            hint=f"install it with: pip install 'cardiofabric[{extra}]'",
+        )

@@ -1,0 +1,1 @@
+"""Source adapters: each turns one source format into modality records."""

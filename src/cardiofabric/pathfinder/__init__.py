@@ -1,0 +1,1 @@
+"""The synthetic Pathfinder network and its example patient."""

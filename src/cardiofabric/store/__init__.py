@@ -1,0 +1,1 @@
+"""The site store on DuckDB: harmonised tables, variants, the MMIO index."""

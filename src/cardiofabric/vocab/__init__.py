@@ -1,0 +1,1 @@
+"""Code systems, units, DUO consent codes and labels per language."""
