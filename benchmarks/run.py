@@ -1,0 +1,13 @@
+"""Run every benchmark: ``python benchmarks/run.py`` (figures go to docs/performance.md)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).parent
+
+for script, args in (("bench_mmio.py", []), ("bench_mmio.py", ["--encrypt", "--objects", "2000"])):
+    print(f"== {script} {' '.join(args)}", flush=True)
+    subprocess.run([sys.executable, str(HERE / script), *args], check=True)

@@ -1,0 +1,66 @@
+"""What every command shares: error reporting, JSON output, atomic output files."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, ParamSpec, TypeVar
+
+import typer
+from rich.console import Console
+
+from cardiofabric.errors import CardioFabricError
+
+__all__ = ["console", "err_console", "handle_errors", "print_json", "write_output"]
+
+console = Console()
+err_console = Console(stderr=True)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+#: Exit codes: 1 = the thing checked does not hold (e.g. a bad digest); 2 = usage or input error.
+EXIT_FAILED = 1
+EXIT_ERROR = 2
+
+
+def handle_errors(fn: Callable[P, R]) -> Callable[P, R]:
+    """Turn :class:`CardioFabricError` into a clear message and exit code, never a traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return fn(*args, **kwargs)
+        except CardioFabricError as exc:
+            err_console.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
+            raise typer.Exit(EXIT_ERROR) from None
+        except KeyboardInterrupt:
+            err_console.print("interrupted")
+            raise typer.Exit(130) from None
+
+    return wrapper
+
+
+def print_json(obj: Any) -> None:
+    sys.stdout.write(json.dumps(obj, indent=2, ensure_ascii=False, default=str) + "\n")
+
+
+def write_output(text: str, out: Path | None) -> None:
+    """Write to ``out`` atomically (temp file + rename), or to stdout when ``out`` is None."""
+    if out is None:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+        return
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text if text.endswith("\n") else text + "\n")
+        os.replace(tmp, out)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,40 @@
+"""The ``cardiofabric`` command."""
+
+from __future__ import annotations
+
+import typer
+
+from cardiofabric import __version__
+from cardiofabric.cli import demo, keys, mmio, store
+
+app = typer.Typer(
+    name="cardiofabric",
+    help="Genomic, imaging, ECG, clinical and wearable cardiology data, usable together across "
+    "hospitals without moving patient data.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(mmio.app, name="mmio")
+app.add_typer(store.app, name="store")
+app.add_typer(keys.app, name="keys")
+app.command("demo")(demo.demo)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"cardiofabric {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """CardioFabric command line."""
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()
