@@ -24,42 +24,95 @@ from cardiofabric.mmio import MMIO, MMIOBuilder, PayloadSpec, Provenance
 from cardiofabric.mmio.consent import consent_from_terms
 from cardiofabric.mmio.said import canonical_json, digest_bytes, said_of
 
-LOINC = [("2089-1", "mmol/L"), ("2093-3", "mmol/L"), ("2085-9", "mmol/L"), ("8480-6", "mm[Hg]"),
-         ("8462-4", "mm[Hg]"), ("8867-4", "/min"), ("4548-4", "%"), ("2160-0", "umol/L")]
+LOINC = [
+    ("2089-1", "mmol/L"),
+    ("2093-3", "mmol/L"),
+    ("2085-9", "mmol/L"),
+    ("8480-6", "mm[Hg]"),
+    ("8462-4", "mm[Hg]"),
+    ("8867-4", "/min"),
+    ("4548-4", "%"),
+    ("2160-0", "umol/L"),
+]
 
 
 def make_inputs(i: int, rng: np.random.Generator) -> dict[str, Any]:
     measurements = [
-        {"code_system": "LOINC", "code": c, "value": float(rng.normal(5, 1)), "unit": u,
-         "source_value": "5.1", "source_unit": u, "source_code": c, "source_language": "nld",
-         "source_label": "LDL-cholesterol", "mapped": True, "date": f"2024-01-{1 + j % 28:02d}"}
-        for j in range(40) for c, u in [LOINC[j % len(LOINC)]]
+        {
+            "code_system": "LOINC",
+            "code": c,
+            "value": float(rng.normal(5, 1)),
+            "unit": u,
+            "source_value": "5.1",
+            "source_unit": u,
+            "source_code": c,
+            "source_language": "nld",
+            "source_label": "LDL-cholesterol",
+            "mapped": True,
+            "date": f"2024-01-{1 + j % 28:02d}",
+        }
+        for j in range(40)
+        for c, u in [LOINC[j % len(LOINC)]]
     ]
-    conditions = [{"code_system": "SNOMEDCT", "code": c, "source_code": c, "mapped": True}
-                  for c in ("45227007", "49436004", "38341003", "84114007")]
+    conditions = [
+        {"code_system": "SNOMEDCT", "code": c, "source_code": c, "mapped": True}
+        for c in ("45227007", "49436004", "38341003", "84114007")
+    ]
     ecg = rng.normal(0, 0.1, (12, 5000)).astype("<f4").tobytes()
     calls = [(str(1 + k % 22), 100000 + 1000 * k + i, "A", "G") for k in range(200)]
     vcf = "##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tSAMPLE\n"
     vcf += "".join(f"{c}\t{p}\t.\t{r}\t{a}\t50\tPASS\t.\tGT\t0/1\n" for c, p, r, a in calls)
-    variants = [{"chrom": c, "pos": p, "ref": r, "alt": a, "genotype": "0/1",
-                 "zygosity": "heterozygous", "build": "GRCh38"} for c, p, r, a in calls]
+    variants = [
+        {
+            "chrom": c,
+            "pos": p,
+            "ref": r,
+            "alt": a,
+            "genotype": "0/1",
+            "zygosity": "heterozygous",
+            "build": "GRCh38",
+        }
+        for c, p, r, a in calls
+    ]
     return {"m": measurements, "c": conditions, "ecg": ecg, "vcf": vcf.encode(), "v": variants}
 
 
 def build(i: int, inp: dict[str, Any], recipients: list[bytes]) -> MMIO:
-    prov = Provenance(source_digest=digest_bytes(str(i).encode()), source_system="bench",
-                      adapter="bench", adapter_version="1", time="2024-01-01T00:00:00Z")
-    b = MMIOBuilder(pseudonym=f"pt-{i:032x}", site="bench",
-                    consent=consent_from_terms(["GRU"]), recipients=recipients)
+    prov = Provenance(
+        source_digest=digest_bytes(str(i).encode()),
+        source_system="bench",
+        adapter="bench",
+        adapter_version="1",
+        time="2024-01-01T00:00:00Z",
+    )
+    b = MMIOBuilder(
+        pseudonym=f"pt-{i:032x}",
+        site="bench",
+        consent=consent_from_terms(["GRU"]),
+        recipients=recipients,
+    )
     fhir = canonical_json({"resourceType": "Bundle", "entry": inp["m"]})
-    b.add(kind="clinical", media_type="application/fhir+json", provenance=prov,
-          payloads=[PayloadSpec(fhir, "application/fhir+json")],
-          content={"measurement": inp["m"], "condition": inp["c"]})
-    b.add(kind="ecg", media_type="application/octet-stream", provenance=prov,
-          payloads=[PayloadSpec(inp["ecg"], "application/octet-stream", "signal")],
-          content={"ecg_feature": [{"feature": "heart_rate", "value": 60.0, "unit": "/min"}] * 6})
-    b.add(kind="genomic", media_type="text/vcf", provenance=prov,
-          payloads=[PayloadSpec(inp["vcf"], "text/vcf")], content={"variant": inp["v"]})
+    b.add(
+        kind="clinical",
+        media_type="application/fhir+json",
+        provenance=prov,
+        payloads=[PayloadSpec(fhir, "application/fhir+json")],
+        content={"measurement": inp["m"], "condition": inp["c"]},
+    )
+    b.add(
+        kind="ecg",
+        media_type="application/octet-stream",
+        provenance=prov,
+        payloads=[PayloadSpec(inp["ecg"], "application/octet-stream", "signal")],
+        content={"ecg_feature": [{"feature": "heart_rate", "value": 60.0, "unit": "/min"}] * 6},
+    )
+    b.add(
+        kind="genomic",
+        media_type="text/vcf",
+        provenance=prov,
+        payloads=[PayloadSpec(inp["vcf"], "text/vcf")],
+        content={"variant": inp["v"]},
+    )
     return b.build()
 
 
@@ -95,7 +148,9 @@ def said_ratio(objs: list[MMIO], repeat: int = 3) -> dict[str, float]:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--objects", type=int, default=10_000)
     ap.add_argument("--encrypt", action="store_true", help="seal payloads with Crypt4GH")
     ap.add_argument("--json", action="store_true")
@@ -106,6 +161,7 @@ def main() -> None:
     secret: list[bytes] = []
     if args.encrypt:
         from cardiofabric.mmio.crypto import generate_keypair, load_private_key, load_public_key
+
         kp = generate_keypair(tmp / "keys", "bench")
         recipients, secret = [load_public_key(kp.public)], [load_private_key(kp.secret)]
     inputs = [make_inputs(i, rng) for i in range(min(args.objects, 100))]
@@ -139,8 +195,10 @@ def main() -> None:
         return
     for k, v in result.items():
         print(f"{k:32s} {v:,.2f}" if isinstance(v, float) else f"{k:32s} {v}")
-    print(f"\nSAID/raw BLAKE3 throughput: payloads {result['payload_said_over_raw']:.2f}, "
-          f"manifests {result['manifest_said_over_raw']:.2f} (aim >= 0.5)")
+    print(
+        f"\nSAID/raw BLAKE3 throughput: payloads {result['payload_said_over_raw']:.2f}, "
+        f"manifests {result['manifest_said_over_raw']:.2f} (aim >= 0.5)"
+    )
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ what to do; the CLI prints it without a traceback and the node maps it to RFC 94
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 __all__ = [
     "CardioFabricError",
@@ -37,6 +38,20 @@ class CardioFabricError(Exception):
         if self.hint:
             text += f"\n  what to do: {self.hint}"
         return text
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # The default unpickles with ``cls(*args)``, ``args`` being the formatted text, which
+        # fails for subclasses whose constructor differs (DigestMismatchError needs
+        # ``location``; MissingDependencyError takes three names): such errors could not cross
+        # a process pool. Rebuild from the attributes instead.
+        return (_rebuild, (type(self), dict(self.__dict__)))
+
+
+def _rebuild(cls: type[CardioFabricError], state: dict[str, Any]) -> CardioFabricError:
+    err = cls.__new__(cls)
+    err.__dict__.update(state)
+    Exception.__init__(err, str(err))
+    return err
 
 
 class InputError(CardioFabricError):

@@ -21,7 +21,9 @@ from cardiofabric.cli._common import (
 )
 from cardiofabric.errors import DigestMismatchError, InputError, ObjectFormatError
 
-app = typer.Typer(help="Verify, show and export Multimodal Integration Objects.", no_args_is_help=True)
+app = typer.Typer(
+    help="Verify, show and export Multimodal Integration Objects.", no_args_is_help=True
+)
 
 KeyOption = typer.Option(
     None,
@@ -75,8 +77,11 @@ def _kind_of(path: Path) -> tuple[str, Any]:
 @app.command("verify")
 @handle_errors
 def verify(
-    path: Path = typer.Argument(..., help="An MMIO object (directory or manifest.json), an OCA "
-                                "bundle JSON, or a NextGen MMIO 0.1 JSON document."),
+    path: Path = typer.Argument(
+        ...,
+        help="An MMIO object (directory or manifest.json), an OCA "
+        "bundle JSON, or a NextGen MMIO 0.1 JSON document.",
+    ),
     key: list[Path] | None = KeyOption,
     json_out: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
@@ -89,9 +94,12 @@ def verify(
     try:
         if kind == "oca":
             verify_bundle(doc, path=str(path))
-            result.update(digest=doc.get("digest"), overlays=sum(
-                len(v) if isinstance(v, list) else 1 for v in doc.get("overlays", {}).values()
-            ))
+            result.update(
+                digest=doc.get("digest"),
+                overlays=sum(
+                    len(v) if isinstance(v, list) else 1 for v in doc.get("overlays", {}).values()
+                ),
+            )
         elif kind == "nextgen":
             from cardiofabric.mmio.nextgen import verify_nextgen
 
@@ -143,7 +151,9 @@ def show(
     console.print(f"[bold]MMIO[/] {m.digest}", highlight=False)
     console.print(f"  patient  {m.pseudonym}   site {m.site}", highlight=False)
     c = m.consent
-    terms = ", ".join(t.code + (f" ({t.label})" if t.label else "") for t in c.permissions) or "none"
+    terms = (
+        ", ".join(t.code + (f" ({t.label})" if t.label else "") for t in c.permissions) or "none"
+    )
     console.print(f"  consent  {c.status} v{c.version}: {terms}", highlight=False)
     if c.prohibitions:
         console.print("  prohibits " + ", ".join(t.code for t in c.prohibitions), highlight=False)

@@ -83,10 +83,12 @@ class FhirBundleAdapter:
         patients: dict[str, str] = {}  # FHIR resource id -> local patient id
         content: dict[str | None, dict[str, list[dict[str, Any]]]] = {}
         times: dict[str | None, str] = {}
-        raws: dict[str | None, list[dict[str, Any]]] = {}  # the patient's own resources, kept as payload
+        raws: dict[
+            str | None, list[dict[str, Any]]
+        ] = {}  # the patient's own resources, kept as payload
         lang = ctx.language
         for entry in bundle.entry or []:
-            res = entry.resource
+            res: Any = entry.resource
             if res is None:
                 continue
             rtype = res.get_resource_type()

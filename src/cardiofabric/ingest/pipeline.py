@@ -17,7 +17,7 @@ from cardiofabric.ingest.base import ModalityRecord, SourceContext, get_adapter
 from cardiofabric.mmio.container import MMIO, MMIOBuilder
 from cardiofabric.mmio.model import Consent, Provenance
 from cardiofabric.mmio.pseudonym import pseudonymise
-from cardiofabric.mmio.said import _encode
+from cardiofabric.mmio.said import encode_digest
 
 __all__ = ["Source", "build_objects", "file_digest", "read_sources"]
 
@@ -33,7 +33,7 @@ def file_digest(path: Path) -> str:
     """SAID-encoded BLAKE3 digest of a file, streamed (bounded memory)."""
     h = blake3.blake3(max_threads=blake3.blake3.AUTO)
     h.update_mmap(path)
-    return _encode(h.digest())
+    return encode_digest(h.digest())
 
 
 def read_sources(
@@ -45,12 +45,15 @@ def read_sources(
         digest = file_digest(src.path)
         ctx = SourceContext(site=site, language=language, source_system=src.source_system)
         for rec in adapter.read(src.path, ctx):
-            yield rec, Provenance(
-                source_digest=digest,
-                source_system=src.source_system,
-                adapter=adapter.format,
-                adapter_version=adapter.version,
-                time=rec.time,
+            yield (
+                rec,
+                Provenance(
+                    source_digest=digest,
+                    source_system=src.source_system,
+                    adapter=adapter.format,
+                    adapter_version=adapter.version,
+                    time=rec.time,
+                ),
             )
 
 

@@ -21,7 +21,10 @@ __all__ = ["VcfAdapter", "detect_build"]
 
 # Length of chromosome 1 in each assembly (GRC): the surest build signal in a header.
 _CHR1 = {249250621: "GRCh37", 248956422: "GRCh38"}
-_ZYGOSITY = {1: "heterozygous", 3: "homozygous"}  # cyvcf2 gt_types: 0 hom-ref, 1 het, 2 unknown, 3 hom-alt
+_ZYGOSITY = {
+    1: "heterozygous",
+    3: "homozygous",
+}  # cyvcf2 gt_types: 0 hom-ref, 1 het, 2 unknown, 3 hom-alt
 
 
 def detect_build(header: str) -> str | None:
@@ -75,7 +78,9 @@ class VcfAdapter:
             ) from None
         samples = list(vcf.samples)
         if not samples:
-            raise InputError("the VCF has no sample columns; nothing to ingest per patient", path=path)
+            raise InputError(
+                "the VCF has no sample columns; nothing to ingest per patient", path=path
+            )
         header = vcf.raw_header
         build = ctx.options.get("build") or detect_build(header)
         sample_map: dict[str, str] = ctx.options.get("sample_map", {})

@@ -27,12 +27,12 @@ from typing import Any
 from cardiofabric.errors import (
     DigestMismatchError,
     FormatVersionError,
+    InputError,
     ObjectFormatError,
 )
 from cardiofabric.mmio.crypto import decrypt_bytes, encrypt_bytes, key_id
 from cardiofabric.mmio.model import (
     ENCODING_TYPE,
-    ENCODING_VERSION,
     Consent,
     Encryption,
     Manifest,
@@ -90,11 +90,16 @@ def _atomic_write_bytes(path: Path, data: bytes) -> None:
         raise
 
 
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON value")
+
+
 def read_manifest_json(path: Path) -> dict[str, Any]:
     """Read and shape-check a manifest, refusing unknown formats before anything else."""
     try:
         text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+        # NotADirectoryError: a plain file was given where the object directory was expected.
         raise ObjectFormatError(
             "no manifest.json here: not an MMIO object directory",
             path=path.parent,
@@ -102,9 +107,22 @@ def read_manifest_json(path: Path) -> dict[str, Any]:
         ) from None
     except UnicodeDecodeError:
         raise ObjectFormatError("manifest is not UTF-8 text", path=path) from None
+    except OSError as exc:
+        raise ObjectFormatError(
+            f"cannot read the manifest ({exc.strerror or exc})",
+            path=path,
+            hint="check that the file is readable by this user",
+        ) from None
     try:
-        raw = json.loads(text)
-    except json.JSONDecodeError as exc:
+        raw = json.loads(text, parse_constant=_refuse_constant)
+    except ValueError as exc:
+        # NaN and Infinity are not JSON (RFC 8259) and have no SAID; refuse them as malformed.
+        if not isinstance(exc, json.JSONDecodeError):
+            raise ObjectFormatError(
+                f"manifest is not valid JSON ({exc})",
+                path=path,
+                hint="the file was edited by hand; restore it from the source",
+            ) from None
         raise ObjectFormatError(
             f"manifest is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})",
             path=path,
@@ -119,7 +137,7 @@ def read_manifest_json(path: Path) -> dict[str, Any]:
             path=path,
             hint="this is not a CardioFabric MMIO manifest",
         )
-    if ever not in READABLE_VERSIONS:
+    if not isinstance(ever, str) or ever not in READABLE_VERSIONS:
         raise FormatVersionError(
             f"encoding-version {ever!r} is not one this release reads "
             f"({', '.join(sorted(READABLE_VERSIONS))})",
@@ -184,12 +202,13 @@ class MMIO:
         final = parent / self.dirname(self.digest)
         if (final / MANIFEST).exists():
             return final
-        if self.location is not None and not self._blobs:
-            self._load_all_blobs()
+        # Every payload the manifest names, before anything is written: an object without
+        # its payload bytes would be written complete-looking and fail on first read.
+        blobs = self._load_all_blobs()
         tmp = Path(tempfile.mkdtemp(dir=parent, prefix=".tmp-"))
         try:
             (tmp / PAYLOADS).mkdir()
-            for name, data in self._blobs.items():
+            for name, data in blobs.items():
                 (tmp / PAYLOADS / name).write_bytes(data)
             body = json.dumps(self.manifest.to_json(), ensure_ascii=False, indent=1)
             (tmp / MANIFEST).write_text(body + "\n", encoding="utf-8")
@@ -197,26 +216,40 @@ class MMIO:
             try:
                 os.rename(tmp, final)
             except OSError:
-                # Someone wrote the same object meanwhile: content-addressed, so it is ours.
                 if not (final / MANIFEST).exists():
+                    if final.exists():
+                        raise ObjectFormatError(
+                            "an incomplete object directory (no manifest.json) is in the way",
+                            path=final,
+                            hint="remove it (it holds no readable object) and write again",
+                        ) from None
                     raise
+                # Someone wrote the same object meanwhile: content-addressed, so it is ours.
                 shutil.rmtree(tmp, ignore_errors=True)
+            else:
+                _fsync_dir(parent)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
         return final
 
-    def _load_all_blobs(self) -> None:
-        assert self.location is not None
+    def _load_all_blobs(self) -> dict[str, bytes]:
+        """The stored bytes of every payload the manifest names (read from disk if needed)."""
+        blobs: dict[str, bytes] = {}
         for p in self.manifest.payloads():
             name = _blob_name(p)
-            self._blobs[name] = self._read_stored(name)
+            if name not in blobs:
+                blobs[name] = self._read_stored(name)
+        return blobs
 
     def _read_stored(self, name: str) -> bytes:
         if name in self._blobs:
             return self._blobs[name]
         if self.location is None:
-            raise ObjectFormatError(f"payload {name} is not part of this object")
+            raise ObjectFormatError(
+                f"the bytes of payload {name} were not given with this object",
+                hint="build objects with MMIOBuilder, which keeps each payload's bytes",
+            )
         path = self.location / PAYLOADS / name
         try:
             return path.read_bytes()
@@ -228,17 +261,18 @@ class MMIO:
             ) from None
 
     # -- payloads -------------------------------------------------------------------------
+    def _blob_where(self, name: str) -> str:
+        return str(self.location / PAYLOADS / name) if self.location else name
+
     def payload(self, digest: str, *, secret_keys: Iterable[bytes] = ()) -> bytes:
         """The plaintext bytes of a payload, checked against its SAID."""
         meta = next((p for p in self.manifest.payloads() if p.digest == digest), None)
         if meta is None:
             raise ObjectFormatError(f"no payload {digest} in object {self.digest}")
         name = _blob_name(meta)
-        where = str(self.location / PAYLOADS / name) if self.location else name
+        where = self._blob_where(name)
         stored = self._read_stored(name)
-        data = (
-            decrypt_bytes(stored, list(secret_keys), path=where) if meta.encryption else stored
-        )
+        data = decrypt_bytes(stored, list(secret_keys), path=where) if meta.encryption else stored
         if digest_bytes(data) != digest:
             raise DigestMismatchError(
                 f"payload bytes do not match their digest {digest}",
@@ -260,19 +294,23 @@ class MMIO:
     def verify(self, *, secret_keys: Iterable[bytes] = (), payloads: bool = True) -> VerifyReport:
         """Check every digest; raise :class:`DigestMismatchError` at the first that fails."""
         keys = list(secret_keys)
-        where = str(self.location / MANIFEST) if self.location else "<memory>"
-        raw = (
-            read_manifest_json(self.location / MANIFEST)
-            if self.location
-            else self.manifest.to_json()
-        )
-        report = VerifyReport(path=where, digest=self.digest)
-        for i, mod in enumerate(raw.get("modalities", [])):
+        if self.location is not None:
+            where = str(self.location / MANIFEST)
+            # Read again: verification is of what is on disk now, not of what was opened.
+            raw = read_manifest_json(self.location / MANIFEST)
+            manifest = parse_manifest(raw, path=where)
+        else:
+            where = "<memory>"
+            raw = self.manifest.to_json()
+            manifest = self.manifest
+        report = VerifyReport(path=where, digest=manifest.digest)
+        for i, mod in enumerate(raw["modalities"]):
             sem = mod.get("semantics")
             if sem and sem.get("type") == "Bundle":
                 problems = check_bundle(sem["value"], prefix=f"/modalities/{i}/semantics/value")
                 if problems:
-                    _raise_problem(problems[0].location, problems[0].stated, problems[0].computed, where)
+                    p = problems[0]
+                    _raise_problem(p.location, p.stated, p.computed, where)
                 report.bundles += 1
             computed = said_of(mod)
             if mod.get("digest") != computed:
@@ -281,18 +319,37 @@ class MMIO:
         computed = said_of(raw)
         if raw.get("digest") != computed:
             _raise_problem("/digest", raw.get("digest"), computed, where)
+        if self.location is not None:
+            name = self.location.name
+            # Objects are found by name (write() is a no-op when the name exists), so a
+            # directory whose name is not its digest is as wrong as a wrong digest.
+            if name.endswith(".mmio") and name != self.dirname(manifest.digest):
+                raise DigestMismatchError(
+                    f"the object directory is named {name!r} but its digest is {manifest.digest!r}",
+                    location="/digest",
+                    path=self.location,
+                    hint=f"rename the directory to {self.dirname(manifest.digest)!r}",
+                )
+            if manifest.digest != self.digest:
+                raise ObjectFormatError(
+                    f"manifest.json now holds object {manifest.digest}, not the object "
+                    f"{self.digest} that was opened",
+                    path=where,
+                    hint="open the object again",
+                )
         if payloads:
-            for p in self.manifest.payloads():
-                if p.encryption and not keys:
-                    stored = self._read_stored(_blob_name(p))
+            for pm in manifest.payloads():
+                if pm.encryption and not keys:
+                    stored = self._read_stored(_blob_name(pm))
                     if not stored.startswith(C4GH_MAGIC):
                         raise ObjectFormatError(
                             "payload marked as encrypted is not a Crypt4GH file",
-                            path=where,
+                            path=self._blob_where(_blob_name(pm)),
+                            hint="the payload was replaced; restore it from the source",
                         )
-                    report.skipped.append(p.digest)
+                    report.skipped.append(pm.digest)
                     continue
-                self.payload(p.digest, secret_keys=keys)
+                self.payload(pm.digest, secret_keys=keys)
                 report.payloads_checked += 1
         return report
 
@@ -318,6 +375,20 @@ def _fsync_tree(root: Path) -> None:
                 os.fsync(fd)
             finally:
                 os.close(fd)
+        # The directory entries too, or a crash can lose the names of synced files.
+        _fsync_dir(Path(dirpath))
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:  # platforms that cannot open directories (Windows)
+        return
+    try:
+        with contextlib.suppress(OSError):
+            os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 class MMIOBuilder:
@@ -339,6 +410,12 @@ class MMIOBuilder:
         self.site = site
         self.consent = consent or Consent()
         self.recipients = list(recipients)
+        for k in self.recipients:
+            if not isinstance(k, bytes) or len(k) != 32:
+                raise InputError(
+                    "a recipient is not a 32-byte X25519 public key",
+                    hint="load recipients with cardiofabric.mmio.crypto.load_public_key",
+                )
         self._modalities: list[Modality] = []
         self._blobs: dict[str, bytes] = {}
         self._encryption = (
@@ -392,4 +469,3 @@ class MMIOBuilder:
             modalities=self._modalities,
         )
         return MMIO(manifest, blobs=self._blobs)
-

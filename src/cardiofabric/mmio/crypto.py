@@ -53,21 +53,34 @@ def generate_keypair(
 
     directory.mkdir(parents=True, exist_ok=True)
     sec, pub = directory / f"{name}.sec", directory / f"{name}.pub"
-    for p in (sec, pub):
-        if p.exists():
-            raise InputError(
-                "a key file already exists; refusing to overwrite it",
-                path=p,
-                hint="choose another name or move the old key away first",
+    # Claim both names with O_EXCL before crypt4gh writes them: it opens with plain 'wb'
+    # (so a check-then-write would race with another writer) and only chmods the secret key
+    # to 0400 after writing it, so under a loose umask it would be readable meanwhile.
+    created: list[Path] = []
+    try:
+        for p, mode in ((sec, 0o600), (pub, 0o644)):
+            try:
+                os.close(os.open(p, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode))
+            except FileExistsError:
+                raise InputError(
+                    "a key file already exists; refusing to overwrite it",
+                    path=p,
+                    hint="choose another name or move the old key away first",
+                ) from None
+            created.append(p)
+        # crypt4gh prints a warning about unencrypted keys on stderr; the CLI says it instead.
+        with contextlib.redirect_stderr(io.StringIO()):
+            c4gh.generate(
+                os.fspath(sec),
+                os.fspath(pub),
+                passphrase.encode() if passphrase else None,
+                comment.encode() if comment else None,
             )
-    # crypt4gh prints a warning about unencrypted keys on stderr; the CLI says it instead.
-    with contextlib.redirect_stderr(io.StringIO()):
-        c4gh.generate(
-            os.fspath(sec),
-            os.fspath(pub),
-            passphrase.encode() if passphrase else None,
-            comment.encode() if comment else None,
-        )
+    except BaseException:
+        for p in created:
+            with contextlib.suppress(OSError):
+                p.unlink()
+        raise
     return KeyPair(sec, pub)
 
 
@@ -93,9 +106,18 @@ def load_private_key(path: Path | str, passphrase: str | None = None) -> bytes:
     from crypt4gh.keys import get_private_key
 
     try:
-        key = get_private_key(os.fspath(path), lambda: passphrase or "")
+        # crypt4gh calls sys.exit(2) on a wrong passphrase or a damaged key (its
+        # exit_on_invalid_passphrase decorator) and prints to stderr: contain both.
+        with contextlib.redirect_stderr(io.StringIO()):
+            key = get_private_key(os.fspath(path), lambda: passphrase or "")
     except FileNotFoundError:
         raise InputError("secret key file not found", path=path) from None
+    except SystemExit:
+        raise DecryptionError(
+            "cannot open the secret key: wrong passphrase, or the key file is damaged",
+            path=path,
+            hint="check the passphrase (CARDIOFABRIC_KEY_PASSPHRASE) and that this is a .sec file",
+        ) from None
     except Exception as exc:
         raise DecryptionError(
             f"cannot open the secret key ({type(exc).__name__}: {exc})",
@@ -119,6 +141,12 @@ def encrypt_bytes(data: bytes, recipients: list[bytes]) -> bytes:
 
     if not recipients:
         raise InputError("encryption needs at least one recipient public key")
+    for r in recipients:
+        if not isinstance(r, bytes) or len(r) != 32:
+            raise InputError(
+                "a recipient is not a 32-byte X25519 public key",
+                hint="load recipients with load_public_key",
+            )
     sender = _raw_private(X25519PrivateKey.generate())
     out = io.BytesIO()
     lib.encrypt([(0, sender, r) for r in recipients], io.BytesIO(data), out)
@@ -138,17 +166,21 @@ def decrypt_bytes(ciphertext: bytes, secret_keys: list[bytes], *, path: str | No
     out = io.BytesIO()
     try:
         lib.decrypt([(0, k, None) for k in secret_keys], io.BytesIO(ciphertext), out)
-    except ValueError as exc:
-        reason = str(exc)
+    except Exception as exc:
+        # crypt4gh signals most damage with ValueError, but a last segment shorter than its
+        # MAC trips a bare `assert` (AssertionError), so anything it raises is caught here.
+        reason = str(exc) or type(exc).__name__
         if "No supported encryption method" in reason:
+            # Crypt4GH cannot tell a key that is not a recipient from a damaged header packet.
             raise DecryptionError(
-                "none of the given secret keys is a recipient of this payload",
+                "none of the given secret keys opens this payload: they are not among its "
+                "recipients, or its header is damaged",
                 path=path,
                 hint="use the secret key whose public key the payload was encrypted for",
             ) from None
         raise DecryptionError(
             f"the encrypted payload is damaged ({reason})",
             path=path,
-            hint="restore the payload file from a backup; its ciphertext digest no longer holds",
+            hint="restore the payload file from a backup; its ciphertext no longer authenticates",
         ) from None
     return out.getvalue()

@@ -11,13 +11,16 @@ so that building the same object twice gives the same SAID and re-writing it is 
 
 from __future__ import annotations
 
+import math
+import re
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
+from pydantic_core import PydanticSerializationError
 
-from cardiofabric.errors import ObjectFormatError
-from cardiofabric.mmio.said import is_said, said_of, saidify
+from cardiofabric.errors import InputError, ObjectFormatError
+from cardiofabric.mmio.said import canonical_json, is_said, said_of, saidify
 
 __all__ = [
     "ENCODING_TYPE",
@@ -35,8 +38,8 @@ __all__ = [
 ]
 
 #: The on-disk format this release writes; see ``docs/data-model.md`` for the history.
-ENCODING_TYPE = "cardiofabric.mmio"
-ENCODING_VERSION = "1"
+ENCODING_TYPE: Final = "cardiofabric.mmio"
+ENCODING_VERSION: Final = "1"
 
 
 class ModalityKind(StrEnum):
@@ -50,6 +53,48 @@ class ModalityKind(StrEnum):
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+_Content = dict[str, list[dict[str, Any]]]
+_CONTENT = TypeAdapter(_Content)
+_DUO_RE = re.compile(r"DUO:[0-9]{7}")
+
+
+def _json_content(content: _Content) -> _Content:
+    """Content as the JSON it is sealed and stored as (dates to ISO 8601, tuples to lists).
+
+    The SAID is computed over this form, so the object in memory is the object on disk.
+    NaN becomes null (a missing value); an infinite number is refused, as JSON has none.
+    Sets are refused: their order, and so the SAID, would change from one process to the next.
+    """
+    _refuse_unsealable(content)
+    try:
+        plain: _Content = _CONTENT.dump_python(_CONTENT.validate_python(content), mode="json")
+        canonical_json(plain)
+    except (ValidationError, PydanticSerializationError, TypeError, ValueError) as exc:
+        raise InputError(
+            f"modality content must be JSON: table name -> list of row objects ({exc})",
+            hint="give rows of JSON values: str, int, float, bool, None, lists, dicts, dates",
+        ) from None
+    return plain
+
+
+def _refuse_unsealable(value: Any) -> None:
+    if isinstance(value, set | frozenset):
+        raise InputError(
+            "modality content holds a set, whose order is not stable; give a sorted list instead"
+        )
+    if isinstance(value, float) and math.isinf(value):
+        raise InputError(
+            f"modality content holds {value}, which JSON cannot represent",
+            hint="give a finite number, or None for a missing value",
+        )
+    if isinstance(value, dict):
+        for item in value.values():
+            _refuse_unsealable(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _refuse_unsealable(item)
 
 
 def _said_field(v: str) -> str:
@@ -126,14 +171,21 @@ class Modality(_Strict):
         content: dict[str, list[dict[str, Any]]] | None = None,
     ) -> Modality:
         """Build a modality and seal it with its SAID."""
+        try:
+            kind_value = ModalityKind(kind).value
+        except ValueError:
+            raise InputError(
+                f"unknown modality kind {kind!r}; expected one of "
+                f"{', '.join(k.value for k in ModalityKind)}"
+            ) from None
         body = {
             "digest": "",
-            "kind": ModalityKind(kind).value,
+            "kind": kind_value,
             "media_type": media_type,
             "payloads": [p.model_dump(mode="json") for p in payloads or []],
             "semantics": semantics.model_dump(mode="json") if semantics else None,
             "provenance": provenance.model_dump(mode="json"),
-            "content": content or {},
+            "content": _json_content(content or {}),
         }
         return cls.model_validate(saidify(body))
 
@@ -148,7 +200,8 @@ class ConsentTerm(_Strict):
     @field_validator("code")
     @classmethod
     def _duo(cls, v: str) -> str:
-        if not v.startswith("DUO:") or not v[4:].isdigit() or len(v) != 11:
+        # ASCII digits only: str.isdigit() would also take '０' or '²'.
+        if _DUO_RE.fullmatch(v) is None:
             raise ValueError(f"expected a DUO code like 'DUO:0000042', found {v!r}")
         return v
 

@@ -17,7 +17,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from cardiofabric.errors import DigestMismatchError, ObjectFormatError
+from cardiofabric.errors import DigestMismatchError, InputError, ObjectFormatError
 from cardiofabric.mmio.said import PLACEHOLDER, canonical_json, is_said, said_of
 
 __all__ = [
@@ -69,8 +69,14 @@ class BundleSpec:
     classification: str | None = None
 
 
-def _overlay(kind: str, cb: str, body: Mapping[str, Any], lang: str | None = None) -> dict[str, Any]:
-    obj: dict[str, Any] = {"digest": PLACEHOLDER, "capture_base": cb, "type": f"overlay/{kind}/2.0.0"}
+def _overlay(
+    kind: str, cb: str, body: Mapping[str, Any], lang: str | None = None
+) -> dict[str, Any]:
+    obj: dict[str, Any] = {
+        "digest": PLACEHOLDER,
+        "capture_base": cb,
+        "type": f"overlay/{kind}/2.0.0",
+    }
     if lang is not None:
         obj["language"] = lang
     obj.update(body)
@@ -89,12 +95,22 @@ def bundle_said(bundle: Mapping[str, Any]) -> tuple[str, str]:
 
 def build_bundle(spec: BundleSpec) -> dict[str, Any]:
     """Compile a :class:`BundleSpec` into an OCA 2.0 bundle with every SAID filled in."""
+    seen: set[str] = set()
     for a in spec.attributes:
         if a.type not in ATTRIBUTE_TYPES:
-            raise ObjectFormatError(
+            raise InputError(
                 f"attribute {a.name!r} has type {a.type!r}; expected one of "
                 f"{', '.join(sorted(ATTRIBUTE_TYPES))}"
             )
+        if not a.name:
+            raise InputError("an attribute has an empty name; every attribute needs one")
+        if a.name in seen:
+            # The capture base maps names to types: a second spec would silently replace the first.
+            raise InputError(
+                f"attribute {a.name!r} is given twice; expected each attribute once",
+                hint="merge the two specifications into one AttributeSpec",
+            )
+        seen.add(a.name)
     attrs = sorted(spec.attributes, key=lambda a: a.name)
     cb_body: dict[str, Any] = {"digest": PLACEHOLDER, "type": "capture_base/2.0.0"}
     if spec.classification:
@@ -114,7 +130,11 @@ def build_bundle(spec: BundleSpec) -> dict[str, Any]:
             _overlay(
                 "entry",
                 cb,
-                {"attribute_entries": {a.name: a.entries[lang] for a in attrs if lang in a.entries}},
+                {
+                    "attribute_entries": {
+                        a.name: a.entries[lang] for a in attrs if lang in a.entries
+                    }
+                },
                 lang,
             )
             for lang in entry_langs
@@ -127,9 +147,7 @@ def build_bundle(spec: BundleSpec) -> dict[str, Any]:
     units = {a.name: a.unit for a in attrs if a.unit}
     if units:
         overlays["format"] = _overlay("format", cb, {"attribute_formats": units})
-        overlays["unit"] = _overlay(
-            "unit", cb, {"metric_system": "UCUM", "attribute_units": units}
-        )
+        overlays["unit"] = _overlay("unit", cb, {"metric_system": "UCUM", "attribute_units": units})
     framing = {a.name: a.code for a in attrs if a.code}
     if framing:
         overlays["attribute_framing"] = _overlay(
@@ -151,7 +169,12 @@ def build_bundle(spec: BundleSpec) -> dict[str, Any]:
         _overlay("meta", cb, {"description": desc, "name": name}, lang)
         for lang, (name, desc) in sorted(names.items())
     ]
-    bundle: dict[str, Any] = {"v": "", "digest": PLACEHOLDER, "capture_base": cb_body, "overlays": overlays}
+    bundle: dict[str, Any] = {
+        "v": "",
+        "digest": PLACEHOLDER,
+        "capture_base": cb_body,
+        "overlays": overlays,
+    }
     bundle["v"], bundle["digest"] = bundle_said(bundle)
     return bundle
 
@@ -178,8 +201,20 @@ def check_bundle(bundle: Any, prefix: str = "") -> list[DigestProblem]:
     if not isinstance(bundle, Mapping) or not isinstance(bundle.get("capture_base"), Mapping):
         raise ObjectFormatError(
             "expected an OCA bundle (an object with 'capture_base' and 'overlays'), found "
-            + (f"keys {sorted(bundle)[:6]}" if isinstance(bundle, Mapping) else type(bundle).__name__)
+            + (f"keys {list(bundle)[:6]}" if isinstance(bundle, Mapping) else type(bundle).__name__)
         )
+    try:
+        return _check_bundle(bundle, prefix)
+    except (TypeError, ValueError) as exc:
+        # json.dumps refuses NaN/Infinity and non-JSON values (sets, bytes, ...): such a
+        # bundle was not read from an OCA file and has no SAID to check.
+        raise ObjectFormatError(
+            f"the OCA bundle at {prefix or '/'} holds a value that is not plain JSON ({exc})",
+            hint="OCA bundles contain only JSON strings, numbers, booleans, null, lists, objects",
+        ) from None
+
+
+def _check_bundle(bundle: Mapping[str, Any], prefix: str) -> list[DigestProblem]:
     problems: list[DigestProblem] = []
     cb = bundle["capture_base"]
     cb_said = said_of(cb)
@@ -226,4 +261,8 @@ def strip_version(bundle: Mapping[str, Any]) -> dict[str, Any]:
 
 def valid_said_reference(value: Any) -> bool:
     """Whether a bundle reference (``{"type": "Reference", "value": SAID}``) is well-formed."""
-    return isinstance(value, Mapping) and value.get("type") == "Reference" and is_said(value.get("value"))
+    return (
+        isinstance(value, Mapping)
+        and value.get("type") == "Reference"
+        and is_said(value.get("value"))
+    )

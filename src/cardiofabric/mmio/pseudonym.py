@@ -25,6 +25,8 @@ def pseudonymise(local_id: str, secret: bytes | str, *, prefix: str = "pt") -> s
             f"the pseudonym secret has {len(key)} bytes; at least {MIN_SECRET_BYTES} are needed",
             hint="generate one with: python -c 'import secrets; print(secrets.token_hex(32))'",
         )
+    if local_id is None:  # str(None) would pseudonymise the text 'None'
+        raise InputError("cannot pseudonymise a missing local patient id (None)")
     local = str(local_id).strip()
     if not local:
         raise InputError("cannot pseudonymise an empty local patient id")

@@ -82,7 +82,11 @@ def run_demo(out: Path, *, encrypt: bool = True) -> DemoResult:
 
     store_path = out / "store"
     result = DemoResult(out=out, store=store_path)
-    store = SiteStore.open(store_path) if store_path.exists() else SiteStore.create(store_path, site=SITE)
+    store = (
+        SiteStore.open(store_path)
+        if store_path.exists()
+        else SiteStore.create(store_path, site=SITE)
+    )
     with store:
         for obj in objects:
             store.add(obj)

@@ -112,7 +112,11 @@ CONTENT_TABLES: dict[str, Table] = {
         _t(
             "ecg_feature",
             "ECG features, ours and the device's side by side",
-            Column("feature", "VARCHAR", "heart_rate | pr | qrs | qt | qtc_bazett | qtc_fridericia | ..."),
+            Column(
+                "feature",
+                "VARCHAR",
+                "heart_rate | pr | qrs | qt | qtc_bazett | qtc_fridericia | ...",
+            ),
             *_CODED,
             *_VALUE,
             Column("method", "VARCHAR", "cardiofabric (our delineation) | device (the file's own)"),

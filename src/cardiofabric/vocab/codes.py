@@ -23,15 +23,51 @@ class Code:
 
 _ENTRIES = (
     # Lipids, cardiac markers, metabolic (LOINC)
-    Code("LOINC", "2093-3", "Cholesterol [Mass/volume] in Serum or Plasma", "mmol/L", "cholesterol"),
-    Code("LOINC", "2089-1", "Cholesterol in LDL [Mass/volume] in Serum or Plasma", "mmol/L", "cholesterol"),
-    Code("LOINC", "18262-6", "Cholesterol in LDL [Mass/volume] in Serum or Plasma by Direct assay", "mmol/L", "cholesterol"),
-    Code("LOINC", "2085-9", "Cholesterol in HDL [Mass/volume] in Serum or Plasma", "mmol/L", "cholesterol"),
-    Code("LOINC", "2571-8", "Triglyceride [Mass/volume] in Serum or Plasma", "mmol/L", "triglycerides"),
+    Code(
+        "LOINC", "2093-3", "Cholesterol [Mass/volume] in Serum or Plasma", "mmol/L", "cholesterol"
+    ),
+    Code(
+        "LOINC",
+        "2089-1",
+        "Cholesterol in LDL [Mass/volume] in Serum or Plasma",
+        "mmol/L",
+        "cholesterol",
+    ),
+    Code(
+        "LOINC",
+        "18262-6",
+        "Cholesterol in LDL [Mass/volume] in Serum or Plasma by Direct assay",
+        "mmol/L",
+        "cholesterol",
+    ),
+    Code(
+        "LOINC",
+        "2085-9",
+        "Cholesterol in HDL [Mass/volume] in Serum or Plasma",
+        "mmol/L",
+        "cholesterol",
+    ),
+    Code(
+        "LOINC",
+        "2571-8",
+        "Triglyceride [Mass/volume] in Serum or Plasma",
+        "mmol/L",
+        "triglycerides",
+    ),
     Code("LOINC", "4548-4", "Hemoglobin A1c/Hemoglobin.total in Blood", "%"),
     Code("LOINC", "2160-0", "Creatinine [Mass/volume] in Serum or Plasma", "umol/L", "creatinine"),
-    Code("LOINC", "33762-6", "Natriuretic peptide.B prohormone N-Terminal [Mass/volume] in Serum or Plasma", "ng/L"),
-    Code("LOINC", "89579-7", "Troponin I.cardiac [Mass/volume] in Serum or Plasma by High sensitivity method", "ng/L"),
+    Code(
+        "LOINC",
+        "33762-6",
+        "Natriuretic peptide.B prohormone N-Terminal [Mass/volume] in Serum or Plasma",
+        "ng/L",
+    ),
+    Code(
+        "LOINC",
+        "89579-7",
+        "Troponin I.cardiac [Mass/volume] in Serum or Plasma by High sensitivity method",
+        "ng/L",
+    ),
     # Vital signs
     Code("LOINC", "8480-6", "Systolic blood pressure", "mm[Hg]"),
     Code("LOINC", "8462-4", "Diastolic blood pressure", "mm[Hg]"),

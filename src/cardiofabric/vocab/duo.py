@@ -48,7 +48,9 @@ _TERMS = (
     ("DUO:0000046", "NCU", "non-commercial use only", "modifier"),
 )
 
-DUO_TERMS: dict[str, DuoTerm] = {code: DuoTerm(code, abbr, label, kind) for code, abbr, label, kind in _TERMS}
+DUO_TERMS: dict[str, DuoTerm] = {
+    code: DuoTerm(code, abbr, label, kind) for code, abbr, label, kind in _TERMS
+}
 _BY_ABBR = {t.abbreviation: t for t in DUO_TERMS.values()}
 
 
