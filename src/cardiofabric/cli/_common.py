@@ -18,8 +18,10 @@ from cardiofabric.errors import CardioFabricError
 
 __all__ = ["console", "err_console", "handle_errors", "print_json", "write_output"]
 
-console = Console()
-err_console = Console(stderr=True)
+# soft_wrap: never break a line at the terminal width. Messages carry paths, SAIDs and JSON
+# pointers that must stay whole to be copied or grepped (tables still fit the width).
+console = Console(soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True)
 
 P = ParamSpec("P")
 R = TypeVar("R")

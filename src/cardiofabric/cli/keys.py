@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from cardiofabric.cli._common import console, handle_errors, print_json
+from cardiofabric.errors import InputError
 
 app = typer.Typer(help="Crypt4GH key pairs for encrypting payloads at rest.", no_args_is_help=True)
 
@@ -28,6 +29,13 @@ def generate(
     from cardiofabric.mmio.crypto import generate_keypair, key_id, load_public_key
 
     passphrase = os.environ.get(passphrase_env) if passphrase_env else None
+    if passphrase_env and not passphrase:
+        # Asked for a locked key: writing an unlocked one instead would fail open.
+        raise InputError(
+            f"the environment variable {passphrase_env} is not set or empty",
+            hint=f"export {passphrase_env}=<passphrase>, or leave out --passphrase-env "
+            "for a key without a passphrase",
+        )
     pair = generate_keypair(directory, name, passphrase)
     kid = key_id(load_public_key(pair.public))
     if json_out:

@@ -45,6 +45,12 @@ def _read_json(path: Path) -> Any:
         return json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise InputError("no such file or directory", path=path) from None
+    except OSError as exc:
+        raise InputError(
+            f"cannot read the file ({exc.strerror or exc})",
+            path=path,
+            hint="check the path and its permissions",
+        ) from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ObjectFormatError(
             f"not valid JSON ({exc})",
@@ -53,20 +59,23 @@ def _read_json(path: Path) -> Any:
         ) from None
 
 
-def _kind_of(path: Path) -> tuple[str, Any]:
-    """What PATH holds: ('object', None) | ('oca', bundle) | ('nextgen', doc)."""
+def _kind_of(path: Path) -> tuple[str, Any, str]:
+    """What PATH holds, the document to check, and the JSON pointer of that document in the
+    file: ('object', None, '') | ('oca', bundle, '' or '/bundle') | ('nextgen', doc, '')."""
     if path.is_dir() or path.name == "manifest.json":
-        return "object", None
+        return "object", None, ""
     doc = _read_json(path)
     if isinstance(doc, dict):
         if "encoding-type" in doc:
-            return "object", None
+            return "object", None, ""
         if isinstance(doc.get("bundle"), dict):
-            return "oca", doc["bundle"]
+            # Published OCA files wrap the bundle as {"bundle": ..., "meta": ...}; locations
+            # must point into the file as it is on disk, so they start at /bundle.
+            return "oca", doc["bundle"], "/bundle"
         if "capture_base" in doc:
-            return "oca", doc
+            return "oca", doc, ""
         if doc.get("version") == "0.1" and isinstance(doc.get("data"), list):
-            return "nextgen", doc
+            return "nextgen", doc, ""
     raise ObjectFormatError(
         "not an MMIO object, an OCA bundle or an MMIO 0.1 JSON document",
         path=path,
@@ -89,11 +98,11 @@ def verify(
     from cardiofabric.mmio.container import MMIO
     from cardiofabric.mmio.oca import verify_bundle
 
-    kind, doc = _kind_of(path)
+    kind, doc, prefix = _kind_of(path)
     result: dict[str, Any] = {"path": str(path), "kind": kind}
     try:
         if kind == "oca":
-            verify_bundle(doc, path=str(path))
+            verify_bundle(doc, path=str(path), prefix=prefix)
             result.update(
                 digest=doc.get("digest"),
                 overlays=sum(

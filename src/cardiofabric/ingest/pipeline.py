@@ -18,6 +18,7 @@ from cardiofabric.mmio.container import MMIO, MMIOBuilder
 from cardiofabric.mmio.model import Consent, Provenance
 from cardiofabric.mmio.pseudonym import pseudonymise
 from cardiofabric.mmio.said import encode_digest
+from cardiofabric.mmio.semantics import harmonised_semantics
 
 __all__ = ["Source", "build_objects", "file_digest", "read_sources"]
 
@@ -84,7 +85,8 @@ def build_objects(
                 media_type=rec.media_type,
                 provenance=prov,
                 payloads=rec.payloads,
-                semantics=rec.semantics,
+                # Without semantics of its own, a modality refers to the standard bundle.
+                semantics=rec.semantics or harmonised_semantics(),
                 content=rec.content,
             )
         objects.append(builder.build())

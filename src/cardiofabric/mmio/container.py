@@ -45,6 +45,7 @@ from cardiofabric.mmio.model import (
 )
 from cardiofabric.mmio.oca import check_bundle
 from cardiofabric.mmio.said import digest_bytes, said_of
+from cardiofabric.mmio.semantics import resolve as resolve_semantics
 
 __all__ = ["MMIO", "MMIOBuilder", "PayloadSpec", "VerifyReport", "read_manifest_json"]
 
@@ -66,7 +67,11 @@ class PayloadSpec:
 
 @dataclass
 class VerifyReport:
-    """What ``verify`` checked; ``skipped`` lists encrypted payloads it could not open."""
+    """What ``verify`` checked.
+
+    ``skipped`` lists encrypted payloads it could not open (no key given); ``unresolved`` lists
+    semantics referenced by a SAID this process does not know (they live in another registry).
+    """
 
     path: str
     digest: str
@@ -74,6 +79,7 @@ class VerifyReport:
     bundles: int = 0
     payloads_checked: int = 0
     skipped: list[str] = field(default_factory=list)
+    unresolved: list[str] = field(default_factory=list)
 
 
 def _atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -306,8 +312,17 @@ class MMIO:
         report = VerifyReport(path=where, digest=manifest.digest)
         for i, mod in enumerate(raw["modalities"]):
             sem = mod.get("semantics")
+            bundle, prefix = None, f"/modalities/{i}/semantics/value"
             if sem and sem.get("type") == "Bundle":
-                problems = check_bundle(sem["value"], prefix=f"/modalities/{i}/semantics/value")
+                bundle = sem["value"]
+            elif sem and sem.get("type") == "Reference":
+                bundle = resolve_semantics(sem["value"])
+                if bundle is None:
+                    report.unresolved.append(sem["value"])
+                elif bundle.get("digest") != sem["value"]:
+                    _raise_problem(prefix, sem["value"], str(bundle.get("digest")), where)
+            if bundle is not None:
+                problems = check_bundle(bundle, prefix=prefix)
                 if problems:
                     p = problems[0]
                     _raise_problem(p.location, p.stated, p.computed, where)
