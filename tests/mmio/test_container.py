@@ -284,10 +284,10 @@ def test_a_failed_rename_leaves_nothing(
 def test_a_failure_while_writing_the_manifest_leaves_nothing(
     tmp_path: Path, plain_obj: MMIO, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def boom(*args: Any, **kwargs: Any) -> str:
+    def boom(*args: Any, **kwargs: Any) -> bytes:
         raise KeyboardInterrupt  # even an interrupt cleans up
 
-    monkeypatch.setattr(container.json, "dumps", boom)
+    monkeypatch.setattr(container.orjson, "dumps", boom)
     with pytest.raises(KeyboardInterrupt):
         plain_obj.write(tmp_path)
     assert list(tmp_path.iterdir()) == []

@@ -59,9 +59,20 @@ def _read_json(path: Path) -> Any:
         ) from None
 
 
+def _must_exist(path: Path) -> None:
+    # Say so plainly: "no manifest.json here" for a path that is not there at all misleads.
+    if not path.exists():
+        raise InputError(
+            "no such file or directory",
+            path=path,
+            hint="check the path; an object is a '.mmio' directory or its manifest.json",
+        )
+
+
 def _kind_of(path: Path) -> tuple[str, Any, str]:
     """What PATH holds, the document to check, and the JSON pointer of that document in the
     file: ('object', None, '') | ('oca', bundle, '' or '/bundle') | ('nextgen', doc, '')."""
+    _must_exist(path)
     if path.is_dir() or path.name == "manifest.json":
         return "object", None, ""
     doc = _read_json(path)
@@ -152,6 +163,7 @@ def show(
     """Show an object's patient pseudonym, consent and modalities (reads the manifest only)."""
     from cardiofabric.mmio.container import MMIO
 
+    _must_exist(path)
     obj = MMIO.open(path)
     m = obj.manifest
     if json_out:
@@ -202,6 +214,7 @@ def export(
     """Export as a GA4GH Phenopacket v2, a FHIR R4 Bundle, or NextGen MMIO 0.1 JSON."""
     from cardiofabric.mmio.container import MMIO
 
+    _must_exist(path)
     obj = MMIO.open(path)
     doc: dict[str, Any]
     if fmt is ExportFormat.phenopacket:

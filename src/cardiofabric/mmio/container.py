@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from cardiofabric.errors import (
     DigestMismatchError,
     FormatVersionError,
@@ -216,8 +218,8 @@ class MMIO:
             (tmp / PAYLOADS).mkdir()
             for name, data in blobs.items():
                 (tmp / PAYLOADS / name).write_bytes(data)
-            body = json.dumps(self.manifest.to_json(), ensure_ascii=False, indent=1)
-            (tmp / MANIFEST).write_text(body + "\n", encoding="utf-8")
+            body = orjson.dumps(self.manifest.to_json(), option=orjson.OPT_INDENT_2)
+            (tmp / MANIFEST).write_bytes(body + b"\n")
             _fsync_tree(tmp)
             try:
                 os.rename(tmp, final)
@@ -327,11 +329,11 @@ class MMIO:
                     p = problems[0]
                     _raise_problem(p.location, p.stated, p.computed, where)
                 report.bundles += 1
-            computed = said_of(mod)
+            computed = said_of(mod, assume_finite=True)  # the reader refused NaN/Infinity
             if mod.get("digest") != computed:
                 _raise_problem(f"/modalities/{i}/digest", mod.get("digest"), computed, where)
             report.modalities += 1
-        computed = said_of(raw)
+        computed = said_of(raw, assume_finite=True)
         if raw.get("digest") != computed:
             _raise_problem("/digest", raw.get("digest"), computed, where)
         if self.location is not None:

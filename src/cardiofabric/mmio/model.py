@@ -187,7 +187,8 @@ class Modality(_Strict):
             "provenance": provenance.model_dump(mode="json"),
             "content": _json_content(content or {}),
         }
-        return cls.model_validate(saidify(body))
+        # Content was made plain JSON above (NaN to null, infinities refused).
+        return cls.model_validate(saidify(body, assume_finite=True))
 
 
 class ConsentTerm(_Strict):
@@ -242,7 +243,8 @@ class Manifest(_Strict):
             "consent": consent.model_dump(mode="json"),
             "modalities": [m.model_dump(mode="json") for m in ordered],
         }
-        return cls.model_validate(saidify(body))
+        # Content was made plain JSON above (NaN to null, infinities refused).
+        return cls.model_validate(saidify(body, assume_finite=True))
 
     def to_json(self) -> dict[str, Any]:
         return self.model_dump(mode="json", by_alias=True)

@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 import re
 from collections.abc import Mapping
 from typing import Any
 
 import blake3
+import orjson
 
 __all__ = [
     "PLACEHOLDER",
@@ -56,14 +58,68 @@ def digest_bytes(data: bytes | memoryview) -> str:
     return _encode(blake3.blake3(data, max_threads=threads).digest())
 
 
-def canonical_json(obj: Any) -> bytes:
-    """Compact JSON in the object's own key order, UTF-8, as SAIDs are computed over."""
+def _reference_json(obj: Any) -> bytes:
     return json.dumps(obj, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode(
         "utf-8"
     )
 
 
-def said_of(obj: Mapping[str, Any], field: str = "digest") -> str:
+# orjson writes the same bytes as the reference serialiser for strings, integers, booleans,
+# null and floats in positional notation; they differ only in how floats below 1e-4 or from
+# 1e16 up are spelt (``1e-05`` against ``1e-5``/``0.00001``). Output that could hold such a
+# float is redone with the reference, so the bytes — and every SAID — are exactly the
+# reference's, at orjson's speed in the common case. NaN and infinities are not JSON and the
+# reference refuses them, while orjson writes null: unless the caller vouches that the object
+# holds none (``assume_finite``: content already made plain, manifests read by a parser that
+# refuses them), a null in the output is checked for being a NaN or an infinity.
+# A number token (after ':', ',' or '[') in exponent form, or a positional float below 1e-4.
+# Base64url SAIDs and hex pseudonyms hold none of ':,[' so they never match; a string that
+# happens to match only costs the slower path.
+_AMBIGUOUS = re.compile(rb"[:,\[]-?[0-9]+(?:\.[0-9]+)?[eE]|[:,\[]-?0\.0000")
+
+
+def _maybe_ambiguous(out: bytes) -> bool:
+    # orjson spells every exponent 'e-' or 'e+'; cheap substring tests first, the regex only
+    # when one of them occurs somewhere (often inside a string, where it does not count).
+    if b"e-" not in out and b"e+" not in out and b"0.0000" not in out:
+        return False
+    return _AMBIGUOUS.search(out) is not None
+
+
+_STRICT = (
+    orjson.OPT_PASSTHROUGH_DATETIME
+    | orjson.OPT_PASSTHROUGH_DATACLASS
+    | orjson.OPT_PASSTHROUGH_SUBCLASS
+)
+
+
+def canonical_json(obj: Any, *, assume_finite: bool = False) -> bytes:
+    """Compact JSON in the object's own key order, UTF-8, as SAIDs are computed over.
+
+    The definition is Python's ``json.dumps(obj, separators=(",", ":"), ensure_ascii=False,
+    allow_nan=False)`` (the shared SAID specification); a faster serialiser is used where it is
+    known to give identical bytes.
+    """
+    try:
+        out = orjson.dumps(obj, option=_STRICT)
+    except TypeError:  # orjson.JSONEncodeError: big integers, subclasses, other types
+        return _reference_json(obj)
+    if _maybe_ambiguous(out) or (not assume_finite and b"null" in out and _has_non_finite(obj)):
+        return _reference_json(obj)
+    return out
+
+
+def _has_non_finite(obj: Any) -> bool:
+    if isinstance(obj, float):
+        return not math.isfinite(obj)
+    if isinstance(obj, dict):
+        return any(_has_non_finite(v) for v in obj.values())
+    if isinstance(obj, list | tuple):
+        return any(_has_non_finite(v) for v in obj)
+    return False
+
+
+def said_of(obj: Mapping[str, Any], field: str = "digest", *, assume_finite: bool = False) -> str:
     """Compute the SAID of ``obj`` over its ``field`` (which need not be present yet).
 
     A missing ``field`` is appended at the end, as the OCA and MMIO producers do when they
@@ -71,10 +127,16 @@ def said_of(obj: Mapping[str, Any], field: str = "digest") -> str:
     """
     draft = dict(obj)
     draft[field] = PLACEHOLDER
-    return _encode(blake3.blake3(canonical_json(draft)).digest())
+    return _encode(blake3.blake3(canonical_json(draft, assume_finite=assume_finite)).digest())
 
 
-def saidify(obj: Mapping[str, Any], field: str = "digest", *, first: bool = True) -> dict[str, Any]:
+def saidify(
+    obj: Mapping[str, Any],
+    field: str = "digest",
+    *,
+    first: bool = True,
+    assume_finite: bool = False,
+) -> dict[str, Any]:
     """Return a copy of ``obj`` with ``field`` set to its SAID.
 
     With ``first`` (the default, as OCA bundles are laid out) a new field goes first; an
@@ -85,7 +147,7 @@ def saidify(obj: Mapping[str, Any], field: str = "digest", *, first: bool = True
         draft[field] = PLACEHOLDER
     else:
         draft = {field: PLACEHOLDER, **obj}
-    draft[field] = said_of(draft, field)
+    draft[field] = said_of(draft, field, assume_finite=assume_finite)
     return draft
 
 

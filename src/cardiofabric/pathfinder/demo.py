@@ -7,6 +7,7 @@ sources → adapters → pseudonymised, encrypted MMIOs → site store → verif
 from __future__ import annotations
 
 import json
+import os
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,8 +52,11 @@ def _secret(out: Path) -> str:
         return path.read_text(encoding="utf-8").strip()
     path.parent.mkdir(parents=True, exist_ok=True)
     value = secrets.token_hex(32)
-    path.write_text(value + "\n", encoding="utf-8")
-    path.chmod(0o600)
+    # Created owner-only from the start: write-then-chmod would leave it readable by others
+    # for a moment under the usual 022 umask.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(value + "\n")
     return value
 
 
