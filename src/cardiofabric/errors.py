@@ -8,6 +8,7 @@ from typing import Any
 
 __all__ = [
     "CardioFabricError",
+    "CiphertextDamagedError",
     "DecryptionError",
     "DigestMismatchError",
     "FormatVersionError",
@@ -96,6 +97,12 @@ class DecryptionError(CardioFabricError):
     """An encrypted payload cannot be opened with the keys given."""
 
     kind = "decryption-failed"
+
+
+class CiphertextDamagedError(DecryptionError):
+    """An encrypted payload opened with a right key but its segments no longer authenticate."""
+
+    kind = "ciphertext-damaged"
 
 
 class StoreError(CardioFabricError):

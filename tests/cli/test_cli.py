@@ -383,7 +383,7 @@ def test_verify_damaged_encrypted_payload(cli: Invoke, demo: Demo, object_copy: 
     skipped = json.loads(cli("mmio", "verify", object_copy, "--json").stdout)
     assert skipped["payloads_skipped_encrypted"] > 0
     result = cli("mmio", "verify", object_copy, "--key", demo.site_key)
-    assert result.exit_code != 0
+    assert result.exit_code == 1  # the check does not hold, as for a bad digest
     _no_traceback(result)
     assert blob.name in result.stderr
     assert "damaged" in result.stderr

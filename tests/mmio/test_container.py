@@ -542,10 +542,12 @@ def test_damaged_ciphertext(written_encrypted: Path, site_key: Keys, damage: str
         data = data[: len(data) - body + 10]
     target.write_bytes(bytes(data))
     obj = MMIO.open(written_encrypted)
-    with pytest.raises(DecryptionError, match="damaged") as info:
+    # With the right key, damage is an integrity failure of that payload, like a bad digest.
+    with pytest.raises(DigestMismatchError, match="damaged") as info:
         obj.payload(digest_bytes(ECG_BYTES), secret_keys=[site_key.secret])
     assert str(target) in str(info.value)
-    with pytest.raises(DecryptionError):
+    assert info.value.location == f"/payloads/{target.name}"
+    with pytest.raises(DigestMismatchError):
         obj.verify(secret_keys=[site_key.secret])
 
 

@@ -27,6 +27,7 @@ from typing import Any
 import orjson
 
 from cardiofabric.errors import (
+    CiphertextDamagedError,
     DigestMismatchError,
     FormatVersionError,
     InputError,
@@ -280,7 +281,15 @@ class MMIO:
         name = _blob_name(meta)
         where = self._blob_where(name)
         stored = self._read_stored(name)
-        data = decrypt_bytes(stored, list(secret_keys), path=where) if meta.encryption else stored
+        try:
+            data = (
+                decrypt_bytes(stored, list(secret_keys), path=where) if meta.encryption else stored
+            )
+        except CiphertextDamagedError as exc:
+            # A right key on damaged ciphertext: the payload's integrity does not hold.
+            raise DigestMismatchError(
+                exc.message, location=f"/payloads/{name}", path=where, hint=exc.hint
+            ) from None
         if digest_bytes(data) != digest:
             raise DigestMismatchError(
                 f"payload bytes do not match their digest {digest}",

@@ -17,7 +17,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-from cardiofabric.errors import DecryptionError, InputError
+from cardiofabric.errors import CiphertextDamagedError, DecryptionError, InputError
 from cardiofabric.mmio.said import digest_bytes
 
 __all__ = [
@@ -178,7 +178,7 @@ def decrypt_bytes(ciphertext: bytes, secret_keys: list[bytes], *, path: str | No
                 path=path,
                 hint="use the secret key whose public key the payload was encrypted for",
             ) from None
-        raise DecryptionError(
+        raise CiphertextDamagedError(
             f"the encrypted payload is damaged ({reason})",
             path=path,
             hint="restore the payload file from a backup; its ciphertext no longer authenticates",
