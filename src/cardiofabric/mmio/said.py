@@ -72,18 +72,35 @@ def _reference_json(obj: Any) -> bytes:
 # reference refuses them, while orjson writes null: unless the caller vouches that the object
 # holds none (``assume_finite``: content already made plain, manifests read by a parser that
 # refuses them), a null in the output is checked for being a NaN or an infinity.
-# A number token (after ':', ',' or '[') in exponent form, or a positional float below 1e-4.
-# Base64url SAIDs and hex pseudonyms hold none of ':,[' so they never match; a string that
-# happens to match only costs the slower path.
-_AMBIGUOUS = re.compile(rb"[:,\[]-?[0-9]+(?:\.[0-9]+)?[eE]|[:,\[]-?0\.0000")
+_DIGITS = frozenset(b"0123456789.")
+_BEFORE_NUMBER = frozenset(b":,[")
+
+
+def _number_before(out: bytes, i: int) -> bool:
+    """Whether position ``i`` of ``out`` lies in a JSON number token (after ':', ',' or '[')."""
+    j = i - 1
+    while j >= 0 and out[j] in _DIGITS:
+        j -= 1
+    if j == i - 1 and out[i : i + 1] != b"0":
+        return False  # an exponent marker with no digits before it is not a number
+    if j >= 0 and out[j] == 0x2D:  # '-'
+        j -= 1
+    return j >= 0 and out[j] in _BEFORE_NUMBER
 
 
 def _maybe_ambiguous(out: bytes) -> bool:
-    # orjson spells every exponent 'e-' or 'e+'; cheap substring tests first, the regex only
-    # when one of them occurs somewhere (often inside a string, where it does not count).
-    if b"e-" not in out and b"e+" not in out and b"0.0000" not in out:
-        return False
-    return _AMBIGUOUS.search(out) is not None
+    """Whether orjson's output holds a float spelt differently from the reference.
+
+    orjson spells every exponent ``e-``/``e+`` and floats in [1e-5, 1e-4) as ``0.0000…``; an
+    occurrence counts only inside a number token (base64url SAIDs often hold ``e-``).
+    """
+    for marker in (b"e-", b"e+", b"0.0000"):
+        i = out.find(marker)
+        while i != -1:
+            if _number_before(out, i):
+                return True
+            i = out.find(marker, i + 1)
+    return False
 
 
 _STRICT = (
