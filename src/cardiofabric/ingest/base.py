@@ -17,17 +17,61 @@ from cardiofabric.errors import InputError
 from cardiofabric.mmio.container import PayloadSpec
 from cardiofabric.mmio.model import ModalityKind, Semantics
 
-__all__ = ["Adapter", "ModalityRecord", "SourceContext", "get_adapter", "register", "registered"]
+__all__ = [
+    "Adapter",
+    "ModalityRecord",
+    "Rejection",
+    "SourceContext",
+    "SourceReport",
+    "get_adapter",
+    "register",
+    "registered",
+]
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """A record an adapter could not accept, and why (shown in the ingest report)."""
+
+    record: str  # where in the source: "line 12", "Observation/obs-7", "file ecg/p1.edf"
+    reason: str
+
+
+@dataclass
+class SourceReport:
+    """What reading one source gave: records read, accepted, rejected (with reasons)."""
+
+    source: str
+    format: str
+    read: int = 0
+    accepted: int = 0
+    rejected: list[Rejection] = field(default_factory=list)
 
 
 @dataclass
 class SourceContext:
-    """What an adapter knows about the site while reading one source."""
+    """What an adapter knows about the site while reading one source.
+
+    Adapters count what they read (``count_read``) and report records they cannot accept with
+    ``reject`` instead of raising, so that one bad record never stops a whole source; they
+    raise :class:`InputError` only when the source as a whole cannot be read.
+    ``code_map`` translates the site's local codes and labels to standard codes.
+    """
 
     site: str
     language: str = "eng"
     source_system: str = "unknown"
     options: dict[str, Any] = field(default_factory=dict)
+    code_map: Any = None  # cardiofabric.vocab.maps.CodeMap when the site has one
+    report: SourceReport | None = None
+
+    def count_read(self, n: int = 1) -> None:
+        if self.report is not None:
+            self.report.read += n
+
+    def reject(self, record: str, reason: str) -> None:
+        if self.report is not None:
+            self.report.rejected.append(Rejection(record, reason))
 
 
 @dataclass
