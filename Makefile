@@ -8,7 +8,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast lint bench clean
+.PHONY: demo test test-fast lint bench clean sysdeps
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -24,10 +24,13 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/mypy src
 
-test: lint
+sysdeps:
+	@bash scripts/sysdeps.sh
+
+test: lint sysdeps
 	$(BIN)/python -m pytest -q
 
-test-fast: lint
+test-fast: lint sysdeps
 	$(BIN)/python -m pytest -q -m "not slow"
 
 bench: $(STAMP)
