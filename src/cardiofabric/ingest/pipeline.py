@@ -10,17 +10,25 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import blake3
 
-from cardiofabric.ingest.base import ModalityRecord, SourceContext, get_adapter
+from cardiofabric.ingest.base import ModalityRecord, SourceContext, SourceReport, get_adapter
 from cardiofabric.mmio.container import MMIO, MMIOBuilder
 from cardiofabric.mmio.model import Consent, Provenance
 from cardiofabric.mmio.pseudonym import pseudonymise
 from cardiofabric.mmio.said import encode_digest
 from cardiofabric.mmio.semantics import harmonised_semantics
 
-__all__ = ["Source", "build_objects", "file_digest", "read_sources"]
+__all__ = [
+    "Source",
+    "build_objects",
+    "file_digest",
+    "read_source",
+    "read_sources",
+    "source_digest",
+]
 
 
 @dataclass(frozen=True)
@@ -37,25 +45,61 @@ def file_digest(path: Path) -> str:
     return encode_digest(h.digest())
 
 
+def source_digest(path: Path) -> str:
+    """The digest of a source: of its bytes, or for a folder of its files' names and digests."""
+    if path.is_dir():
+        listing = "\n".join(
+            f"{p.relative_to(path).as_posix()}\t{file_digest(p)}"
+            for p in sorted(path.rglob("*"))
+            if p.is_file()
+        )
+        return encode_digest(blake3.blake3(listing.encode()).digest())
+    return file_digest(path)
+
+
+def read_source(
+    path: Path,
+    fmt: str,
+    *,
+    site: str,
+    language: str = "eng",
+    source_system: str = "unknown",
+    options: dict[str, Any] | None = None,
+    code_map: Any = None,
+    report: SourceReport | None = None,
+) -> Iterator[tuple[ModalityRecord, Provenance]]:
+    """Every modality record of one source file (or folder), with its provenance."""
+    adapter = get_adapter(fmt)
+    digest = source_digest(path)
+    ctx = SourceContext(
+        site=site,
+        language=language,
+        source_system=source_system,
+        options=dict(options or {}),
+        code_map=code_map,
+        report=report,
+    )
+    for rec in adapter.read(path, ctx):
+        yield (
+            rec,
+            Provenance(
+                source_digest=digest,
+                source_system=source_system,
+                adapter=adapter.format,
+                adapter_version=adapter.version,
+                time=rec.time,
+            ),
+        )
+
+
 def read_sources(
     sources: Iterable[Source], *, site: str, language: str = "eng"
 ) -> Iterator[tuple[ModalityRecord, Provenance]]:
     """Every modality record of every source, with its provenance."""
     for src in sources:
-        adapter = get_adapter(src.format)
-        digest = file_digest(src.path)
-        ctx = SourceContext(site=site, language=language, source_system=src.source_system)
-        for rec in adapter.read(src.path, ctx):
-            yield (
-                rec,
-                Provenance(
-                    source_digest=digest,
-                    source_system=src.source_system,
-                    adapter=adapter.format,
-                    adapter_version=adapter.version,
-                    time=rec.time,
-                ),
-            )
+        yield from read_source(
+            src.path, src.format, site=site, language=language, source_system=src.source_system
+        )
 
 
 def build_objects(
@@ -73,13 +117,18 @@ def build_objects(
     keys = list(recipients)
     objects = []
     for local_id, items in sorted(by_patient.items()):
+        # A consent recorded in the sources (e.g. a FHIR Consent) wins over one given here;
+        # a patient with none gets an empty consent: nothing is permitted (deny by default).
+        recorded = [c for rec, _ in items if (c := getattr(rec, "consent", None)) is not None]
+        consent = max(recorded, key=lambda c: c.version) if recorded else None
         builder = MMIOBuilder(
             pseudonym=pseudonymise(local_id, secret),
             site=site,
-            consent=(consents or {}).get(local_id),
+            consent=consent or (consents or {}).get(local_id),
             recipients=keys,
         )
-        for rec, prov in items:
+        # Stable modality order whatever the order sources were read in.
+        for rec, prov in sorted(items, key=lambda it: (it[1].source_digest, it[0].kind.value)):
             builder.add(
                 kind=rec.kind,
                 media_type=rec.media_type,

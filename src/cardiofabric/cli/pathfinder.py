@@ -1,0 +1,126 @@
+"""``cardiofabric pathfinder``: the synthetic five-site network."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
+from rich.table import Table
+
+from cardiofabric.cli._common import EXIT_FAILED, console, err_console, handle_errors, print_json
+
+app = typer.Typer(help="The synthetic five-site Pathfinder network.", no_args_is_help=True)
+
+
+def _progress(show: bool) -> tuple[Progress, dict[str, TaskID]]:
+    bar = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=err_console,
+        disable=not show,
+        transient=True,
+    )
+    return bar, {}
+
+
+@app.command("generate")
+@handle_errors
+def generate(
+    out: Path = typer.Option(..., "--out", help="An empty or new folder for the network."),
+    sites: int = typer.Option(5, "--sites", help="How many sites (1–5)."),
+    patients: int = typer.Option(200, "--patients", help="Patients per site."),
+    seed: int = typer.Option(0, "--seed", help="Random seed: same seed, same network."),
+    json_out: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """Write the sites' sources (FHIR, OMOP, CSV, ECG, DICOM, VCF, wearables) and the truth."""
+    from cardiofabric.pathfinder.generate import generate_network
+
+    bar, tasks = _progress(not json_out)
+    with bar:
+
+        def hook(label: str, done: int, total: int) -> None:
+            if label not in tasks:
+                tasks[label] = bar.add_task(label, total=total)
+            bar.update(tasks[label], completed=done, total=total)
+
+        result = generate_network(out, sites=sites, patients=patients, seed=seed, progress=hook)
+    if json_out:
+        print_json(result.to_json())
+        return
+    console.print(
+        f"[bold]Pathfinder network[/] in {result.root}: {len(result.sites)} sites, "
+        f"{result.patients} patients, {result.files} files",
+        highlight=False,
+    )
+    for s in result.sites:
+        console.print(f"  {s}: {result.root / s / 'site.toml'}", highlight=False)
+    console.print(f"next: cardiofabric pathfinder ingest {result.root}", highlight=False)
+
+
+@app.command("ingest")
+@handle_errors
+def ingest(
+    root: Path = typer.Argument(..., help="The network folder (with network.toml)."),
+    strict: bool = typer.Option(False, "--strict", help="Fail a site on any rejection."),
+    json_out: bool = typer.Option(False, "--json", help="Print the reports as JSON."),
+) -> None:
+    """Ingest every site of the network into its own store, as each site's steward would."""
+    import json
+
+    from cardiofabric.ingest.config import load_site_config
+    from cardiofabric.ingest.runner import report_path, run_ingest
+    from cardiofabric.pathfinder.generate import load_network
+
+    network = load_network(root)
+    reports = []
+    bar, tasks = _progress(not json_out)
+    with bar:
+        for entry in network["sites"]:
+            config = load_site_config(root / entry["config"])
+
+            def hook(label: str, done: int, total: int | None, site: str = entry["name"]) -> None:
+                key = f"{site}: {label}"
+                if key not in tasks:
+                    tasks[key] = bar.add_task(key, total=total)
+                bar.update(tasks[key], completed=done, total=total)
+
+            report = run_ingest(config, strict=strict, progress=hook)
+            data = report.to_json()
+            if report.stored:
+                report_path(config).write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+            reports.append(data)
+    if json_out:
+        print_json({"network": str(root), "sites": reports})
+    else:
+        t = Table(title="Pathfinder ingest")
+        for col in (
+            "site",
+            "patients",
+            "read",
+            "accepted",
+            "rejected",
+            "added",
+            "unchanged",
+            "replaced",
+            "seconds",
+        ):
+            t.add_column(col, justify="left" if col == "site" else "right")
+        for d in reports:
+            r, o = d["records"], d["objects"]
+            t.add_row(
+                d["site"],
+                str(d["patients"]),
+                str(r["read"]),
+                str(r["accepted"]),
+                str(r["rejected"]),
+                str(o["added"]),
+                str(o["unchanged"]),
+                str(o["replaced"]),
+                str(d["seconds"]),
+            )
+        console.print(t)
+        console.print("per-site reports: <site>/store/last-ingest.json", highlight=False)
+    if strict and any(not d["stored"] for d in reports):
+        raise typer.Exit(EXIT_FAILED)

@@ -1,0 +1,410 @@
+"""Generate the five-site Pathfinder network: sources as real hospitals keep them, and the truth.
+
+Layout written under ``DIR``::
+
+    network.toml                 the sites, their configurations and node ports (for the hub)
+    truth/patients.csv           the ground truth per patient (never ingested)
+    truth/model.json             the generating model: hazard ratios, carrier variants, sites
+    pgs/cad_pgs.txt              the CAD polygenic score in PGS Catalog scoring-file format
+    <site>/site.toml             the steward's ingest configuration
+    <site>/keys/                 the site's pseudonym secret and Crypt4GH key pair
+    <site>/sources/...           clinical export, ECGs, imaging, VCF, wearables as the site has them
+
+Everything is deterministic by seed, keys included: this is a synthetic network, and its keys
+must never protect real data.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cardiofabric import __version__
+from cardiofabric.errors import InputError
+from cardiofabric.pathfinder.cohort import (
+    CARRIER_VARIANTS,
+    HAZARD_RATIOS,
+    SITES,
+    SimPatient,
+    SiteSpec,
+    simulate_network,
+)
+
+__all__ = ["NODE_PORT_BASE", "GeneratedNetwork", "generate_network", "load_network"]
+
+#: Site i's node listens on NODE_PORT_BASE + i (later issues start them).
+NODE_PORT_BASE = 8701
+_ECG_GLOBS = {"dicom-ecg": "*.dcm", "wfdb": "*.hea", "edf": "*.edf"}
+
+ProgressHook = Callable[[str, int, int], None]
+
+
+@dataclass
+class GeneratedNetwork:
+    root: Path
+    sites: list[str] = field(default_factory=list)
+    patients: int = 0
+    files: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "root": str(self.root),
+            "sites": self.sites,
+            "patients": self.patients,
+            "files": self.files,
+        }
+
+
+def _seed(seed: int, *parts: object) -> int:
+    text = ":".join(str(p) for p in (seed, *parts))
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:4], "big")
+
+
+def _write_keys(keys: Path, seed: int, site: str) -> None:
+    """A pseudonym secret and a Crypt4GH key pair derived from the seed (synthetic only)."""
+    from crypt4gh.keys import c4gh
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
+    keys.mkdir(parents=True, exist_ok=True)
+    material = hashlib.sha256(f"pathfinder:{seed}:{site}".encode()).digest()
+    secret = keys / "pseudonym.secret"
+    secret.write_text(hashlib.sha256(material + b"pseudonym").hexdigest() + "\n")
+    os.chmod(secret, 0o600)
+    sk = hashlib.sha256(material + b"crypt4gh").digest()
+    pk = (
+        X25519PrivateKey.from_private_bytes(sk)
+        .public_key()
+        .public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    )
+    import base64
+
+    sec = keys / "site.sec"
+    sec.write_bytes(
+        b"-----BEGIN CRYPT4GH PRIVATE KEY-----\n"
+        + base64.b64encode(c4gh.encode_private_key(sk, None, b"pathfinder synthetic"))
+        + b"\n-----END CRYPT4GH PRIVATE KEY-----\n"
+    )
+    os.chmod(sec, 0o600)
+    (keys / "site.pub").write_bytes(
+        b"-----BEGIN CRYPT4GH PUBLIC KEY-----\n"
+        + base64.b64encode(pk)
+        + b"\n-----END CRYPT4GH PUBLIC KEY-----\n"
+    )
+
+
+def _toml_value(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int | float):
+        return repr(v)
+    if isinstance(v, list):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    if isinstance(v, dict):
+        return "{ " + ", ".join(f"{k} = {_toml_value(x)}" for k, x in v.items()) + " }"
+    return json.dumps(str(v), ensure_ascii=False)
+
+
+def _site_toml(spec: SiteSpec, sources: list[dict[str, Any]], code_map: str | None) -> str:
+    lines = [
+        f"# Ingest configuration of the synthetic Pathfinder site {spec.name} ({spec.country}).",
+        "# Run: cardiofabric ingest site.toml",
+        "",
+        "[site]",
+        f"name = {_toml_value(spec.name)}",
+        f"country = {_toml_value(spec.country)}",
+        f"language = {_toml_value(spec.language)}",
+        'store = "store"',
+        'secret_file = "keys/pseudonym.secret"',
+        'recipients = ["keys/site.pub"]',
+    ]
+    if code_map:
+        lines.append(f"code_map = {_toml_value(code_map)}")
+    for src in sources:
+        lines += ["", "[[sources]]"]
+        for key in ("name", "path", "format", "system"):
+            if key in src:
+                lines.append(f"{key} = {_toml_value(src[key])}")
+        if src.get("options"):
+            lines.append(f"options = {_toml_value(src['options'])}")
+    return "\n".join(lines) + "\n"
+
+
+def _rel(path: Path, base: Path) -> str:
+    return path.relative_to(base).as_posix()
+
+
+def _clinical(
+    spec: SiteSpec, patients: list[SimPatient], src: Path, seed: int
+) -> tuple[list[dict[str, Any]], str | None, int]:
+    """Write the site's clinical export; return its source entries and code map (if any)."""
+    base = src.parent
+    sources: list[dict[str, Any]] = []
+    code_map: str | None = None
+    written: list[Path] = []
+    fmt = spec.clinical_format
+    if fmt == "fhir-bundle":
+        from cardiofabric.pathfinder.writers.fhir import write_fhir_bundle
+
+        written = write_fhir_bundle(patients, src / "fhir" / "patients.json", spec, seed=seed)
+        sources.append(
+            {
+                "name": "ehr-fhir",
+                "path": "sources/fhir/patients.json",
+                "format": "fhir-bundle",
+                "system": "EPR FHIR export",
+            }
+        )
+    elif fmt == "fhir-ndjson":
+        from cardiofabric.pathfinder.writers.fhir import write_fhir_ndjson
+
+        written = write_fhir_ndjson(patients, src / "fhir-ndjson", spec, seed=seed)
+        sources.append(
+            {
+                "name": "ehr-bulk",
+                "path": "sources/fhir-ndjson",
+                "format": "fhir-ndjson",
+                "system": "FHIR Bulk Data export",
+            }
+        )
+    elif fmt in ("omop", "omop+wearable"):
+        from cardiofabric.pathfinder.writers.omop import write_omop
+
+        written = write_omop(patients, src / "omop", spec, seed=seed)
+        sources.append(
+            {
+                "name": "omop",
+                "path": "sources/omop",
+                "format": "omop",
+                "system": "OMOP CDM v5.4 extract",
+            }
+        )
+    elif fmt == "tabular":
+        from cardiofabric.pathfinder.writers.tabular import write_tabular
+
+        written = write_tabular(patients, src / "extract", spec, seed=seed)
+        tables = [p for p in written if p.suffix in (".csv", ".parquet")]
+        mapping = next((p for p in written if p.name.endswith(".mapping.toml")), None)
+        bundle = next((p for p in written if p.name.endswith(".oca.json")), None)
+        for table in tables:
+            options: dict[str, Any] = {}
+            if mapping is not None:
+                options["mapping"] = _rel(mapping, base)
+            elif bundle is not None:
+                options["mapping"] = _rel(bundle, base)
+            sources.append(
+                {
+                    "name": "research-extract",
+                    "path": _rel(table, base),
+                    "format": "tabular",
+                    "system": "research extract",
+                    "options": options,
+                }
+            )
+    else:  # pragma: no cover - SiteSpec is a closed set
+        raise InputError(f"unknown clinical format {fmt!r}")
+    maps = [p for p in written if p.name.endswith(".codemap.toml")]
+    if maps:
+        code_map = _rel(maps[0], base)
+    if fmt == "omop+wearable":
+        from cardiofabric.pathfinder.writers.wearable import write_wearables
+
+        wear = [p for p in patients if p.has_wearable]
+        if wear:
+            more = write_wearables(wear, src / "wearables", spec, seed=seed)
+            written += more
+            sources.append(
+                {
+                    "name": "wearables",
+                    "path": "sources/wearables",
+                    "format": "wearable",
+                    "system": "consumer wearable exports",
+                }
+            )
+    return sources, code_map, len(written)
+
+
+def _signals(
+    spec: SiteSpec, patients: list[SimPatient], src: Path, seed: int, progress: ProgressHook | None
+) -> tuple[list[dict[str, Any]], int]:
+    from cardiofabric.pathfinder.writers.ecg import write_ecg
+    from cardiofabric.pathfinder.writers.imaging import write_imaging
+    from cardiofabric.pathfinder.writers.vcf import write_vcf
+
+    sources: list[dict[str, Any]] = []
+    files = 0
+    used: set[str] = set()
+    todo = [p for p in patients if p.has_ecg or p.has_imaging]
+    for i, p in enumerate(todo):
+        if p.has_ecg and p.ecg_format:
+            files += len(write_ecg(p, src / "ecg", p.ecg_format, seed=_seed(seed, p.local_id)))
+            used.add(p.ecg_format)
+        if p.has_imaging:
+            files += len(
+                write_imaging(
+                    p, src / "imaging", spec.imaging_modality, seed=_seed(seed, p.local_id, "img")
+                )
+            )
+        if progress:
+            progress(f"{spec.name} signals", i + 1, len(todo))
+    for fmt in sorted(used):
+        sources.append(
+            {
+                "name": f"ecg-{fmt}",
+                "path": f"sources/ecg/{_ECG_GLOBS[fmt]}",
+                "format": fmt,
+                "system": "ECG management system",
+            }
+        )
+    if any(p.has_imaging for p in patients):
+        sources.append(
+            {
+                "name": "imaging",
+                "path": "sources/imaging",
+                "format": "dicom",
+                "system": "PACS export",
+            }
+        )
+    carriers = [p for p in patients if p.has_vcf]
+    if carriers:
+        vcfs = write_vcf(carriers, src / "genomics" / f"{spec.name}.vcf.gz", spec, seed=seed)
+        files += len(vcfs)
+        sources.append(
+            {
+                "name": "genomics",
+                "path": "sources/genomics/*.vcf.gz",
+                "format": "vcf",
+                "system": "sequencing pipeline",
+            }
+        )
+    return sources, files
+
+
+def _write_truth(
+    root: Path, network: dict[str, list[SimPatient]], sites: tuple[SiteSpec, ...], seed: int
+) -> None:
+    truth = root / "truth"
+    truth.mkdir(parents=True, exist_ok=True)
+    rows = [p for ps in network.values() for p in ps]
+    skip = {"carriers", "pgs_dosages", "conditions", "medications"}
+    fields = [f for f in asdict(rows[0]) if f not in skip] + [
+        "qt",
+        "carrier_genes",
+        "carrier_variants",
+        "conditions",
+        "medications",
+    ]
+    with (truth / "patients.csv").open("w", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, fieldnames=fields)
+        w.writeheader()
+        for p in rows:
+            d = {k: v for k, v in asdict(p).items() if k not in skip}
+            d.update(
+                qt=round(p.qt, 3),
+                carrier_genes=";".join(c.gene for c in p.carriers),
+                carrier_variants=";".join(f"{c.chrom}-{c.pos}-{c.ref}-{c.alt}" for c in p.carriers),
+                conditions=";".join(p.conditions),
+                medications=";".join(p.medications),
+            )
+            w.writerow({k: (round(v, 4) if isinstance(v, float) else v) for k, v in d.items()})
+    model = {
+        "seed": seed,
+        "generator": f"cardiofabric {__version__}",
+        "log_hazard_ratios": HAZARD_RATIOS,
+        "hazard_ratios": {k: round(2.718281828459045**v, 4) for k, v in HAZARD_RATIOS.items()},
+        "carrier_variants": [asdict(c) for c in CARRIER_VARIANTS],
+        "sites": [asdict(s) for s in sites],
+        "see": "cardiofabric.pathfinder.cohort (module docstring) for the full model",
+    }
+    (truth / "model.json").write_text(json.dumps(model, indent=1) + "\n", encoding="utf-8")
+
+
+def generate_network(
+    out: Path,
+    *,
+    sites: int = 5,
+    patients: int = 200,
+    seed: int = 0,
+    progress: ProgressHook | None = None,
+) -> GeneratedNetwork:
+    """Write the Pathfinder network into ``out`` (refuses a non-empty folder)."""
+    if not 1 <= sites <= len(SITES):
+        raise InputError(f"--sites must be between 1 and {len(SITES)}, found {sites}")
+    if patients < 1:
+        raise InputError(f"--patients must be at least 1, found {patients}")
+    if out.exists() and any(out.iterdir()):
+        raise InputError(
+            "the output folder is not empty",
+            path=out,
+            hint="choose a new folder (generation never overwrites a network)",
+        )
+    from cardiofabric.pathfinder.writers.pgs import write_pgs_scoring_file
+
+    specs = SITES[:sites]
+    network = simulate_network(patients, seed=seed, sites=specs)
+    result = GeneratedNetwork(root=out)
+    write_pgs_scoring_file(out / "pgs" / "cad_pgs.txt")
+    net_lines = [
+        "# The synthetic Pathfinder network (cardiofabric pathfinder generate).",
+        "",
+        "[network]",
+        'name = "pathfinder"',
+        f"seed = {seed}",
+        f"patients_per_site = {patients}",
+        f'generator = "cardiofabric {__version__}"',
+        'pgs_scoring_file = "pgs/cad_pgs.txt"',
+    ]
+    for i, spec in enumerate(specs):
+        site_dir = out / spec.name
+        s_seed = _seed(seed, spec.name)
+        _write_keys(site_dir / "keys", seed, spec.name)
+        src = site_dir / "sources"
+        src.mkdir(parents=True, exist_ok=True)
+        clinical, code_map, n1 = _clinical(spec, network[spec.name], src, s_seed)
+        signal_sources, n2 = _signals(spec, network[spec.name], src, s_seed, progress)
+        (site_dir / "site.toml").write_text(
+            _site_toml(spec, clinical + signal_sources, code_map), encoding="utf-8"
+        )
+        net_lines += [
+            "",
+            "[[sites]]",
+            f'name = "{spec.name}"',
+            f'country = "{spec.country}"',
+            f'language = "{spec.language}"',
+            f'config = "{spec.name}/site.toml"',
+            f"node_port = {NODE_PORT_BASE + i}",
+        ]
+        result.sites.append(spec.name)
+        result.patients += len(network[spec.name])
+        result.files += n1 + n2
+        if progress:
+            progress("sites", i + 1, len(specs))
+    (out / "network.toml").write_text("\n".join(net_lines) + "\n", encoding="utf-8")
+    _write_truth(out, network, specs, seed)
+    return result
+
+
+def load_network(root: Path) -> dict[str, Any]:
+    """Read ``network.toml`` with its site entries; a clear error when it is not there."""
+    import tomllib
+
+    path = root / "network.toml"
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(
+            "no network.toml here: not a Pathfinder network folder",
+            path=root,
+            hint="create one with: cardiofabric pathfinder generate --out DIR",
+        ) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"network.toml is not valid TOML ({exc})", path=path) from None
+    if not isinstance(data.get("sites"), list) or not data["sites"]:
+        raise InputError("network.toml lists no [[sites]]", path=path)
+    return data
