@@ -109,6 +109,12 @@ def test_the_command_tree_is_complete() -> None:
         ("store", "info"),
         ("keys",),
         ("keys", "generate"),
+        ("ingest",),  # tests/ingest/test_runner.py
+        ("pathfinder",),  # tests/pathfinder/test_generate.py
+        ("pathfinder", "generate"),
+        ("pathfinder", "ingest"),
+        ("ecg",),  # tests/ingest/test_ecg.py
+        ("ecg", "measure"),
     }
 
 

@@ -22,23 +22,14 @@ from typing import Any
 from cardiofabric.errors import InputError
 from cardiofabric.ingest.base import Rejection, SourceReport
 from cardiofabric.ingest.config import SiteConfig
+from cardiofabric.ingest.harmonise import coverage
 from cardiofabric.ingest.pipeline import build_objects, read_source
 from cardiofabric.mmio.model import Provenance
 
-__all__ = ["IngestReport", "ProgressHook", "coverage", "run_ingest"]
+__all__ = ["IngestReport", "ProgressHook", "run_ingest", "unmapped_codes"]
 
 #: ``hook(source_label, done, total)``: called as sources are read and objects stored.
 ProgressHook = Callable[[str, int, int | None], None]
-
-_CODED_TABLES = (
-    "condition",
-    "measurement",
-    "observation",
-    "medication",
-    "procedure",
-    "ecg_feature",
-    "imaging_measurement",
-)
 
 
 @dataclass
@@ -105,25 +96,14 @@ class IngestReport:
         }
 
 
-def coverage(
-    rows_by_table: Iterable[tuple[str, list[dict[str, Any]]]],
-) -> tuple[dict[str, dict[str, int]], Counter[tuple[str, str, str]]]:
-    """Mapping coverage per source code system, and the unmapped codes with their counts."""
-    cov: dict[str, dict[str, int]] = {}
-    unmapped: Counter[tuple[str, str, str]] = Counter()
-    for table, rows in rows_by_table:
-        if table not in _CODED_TABLES:
-            continue
-        for row in rows:
-            system = str(row.get("source_code_system") or row.get("code_system") or "none")
-            entry = cov.setdefault(system, {"mapped": 0, "total": 0})
-            entry["total"] += 1
-            if row.get("mapped"):
-                entry["mapped"] += 1
-            else:
-                key = (system, str(row.get("source_code")), str(row.get("source_label") or ""))
-                unmapped[key] += 1
-    return cov, unmapped
+def unmapped_codes(rows: Iterable[dict[str, Any]]) -> Counter[tuple[str, str, str]]:
+    """The source codes (system, code, label) that were kept unmapped, with their counts."""
+    out: Counter[tuple[str, str, str]] = Counter()
+    for row in rows:
+        if "mapped" in row and not row["mapped"]:
+            system = str(row.get("source_code_system") or "none")
+            out[(system, str(row.get("source_code")), str(row.get("source_label") or ""))] += 1
+    return out
 
 
 def _load_code_map(config: SiteConfig) -> Any:
@@ -165,7 +145,7 @@ def run_ingest(
         label = source.name or source.path
         result = SourceResult(label=label, format=source.format, files=len(files))
         options = config.source_options(source)
-        rows: list[tuple[str, list[dict[str, Any]]]] = []
+        rows: list[dict[str, Any]] = []
         for i, path in enumerate(files):
             rep = SourceReport(source=str(path), format=source.format)
             for rec, prov in read_source(
@@ -180,14 +160,15 @@ def run_ingest(
             ):
                 records.append((rec, prov))
                 result.accepted += 1
-                rows.extend(rec.content.items())
+                for table_rows in rec.content.values():
+                    rows.extend(table_rows)
             result.read += rep.read or 0
             result.rejected.extend(rep.rejected)
             if progress:
                 progress(label, i + 1, len(files))
         result.read = max(result.read, result.accepted + len(result.rejected))
-        cov, unmapped = coverage(rows)
-        result.coverage = cov
+        result.coverage = coverage(rows)
+        unmapped = unmapped_codes(rows)
         result.unmapped = [
             {"code_system": s, "code": c, "label": lbl, "count": n}
             for (s, c, lbl), n in unmapped.most_common(20)

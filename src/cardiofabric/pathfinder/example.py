@@ -49,7 +49,7 @@ PATIENTS = (
         1975,
         131.0,
         124,
-        ("http://snomed.info/sct", "45227007", "Familial hypertrophic cardiomyopathy"),
+        ("http://snomed.info/sct", "233873004", "Hypertrophic cardiomyopathy"),
         ("0/1", "0/0"),
         58.0,
         436.0,
