@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from cardiofabric.errors import InputError
 from cardiofabric.mmio.container import PayloadSpec
-from cardiofabric.mmio.model import ModalityKind, Semantics
+from cardiofabric.mmio.model import Consent, ModalityKind, Semantics
 
 __all__ = [
     "Adapter",
@@ -85,6 +85,8 @@ class ModalityRecord:
     payloads: list[PayloadSpec] = field(default_factory=list)
     semantics: Semantics | None = None
     time: str | None = None  # the source's own time for this record (ISO 8601)
+    # The patient's consent as the source records it (e.g. a FHIR Consent), if it does.
+    consent: Consent | None = None
 
 
 class Adapter(Protocol):
@@ -127,4 +129,4 @@ def get_adapter(fmt: str) -> Adapter:
 
 def _load_builtin() -> None:
     # Importing the modules registers their adapters; none imports its format library here.
-    from cardiofabric.ingest import ecg_array, fhir, vcf  # noqa: F401
+    from cardiofabric.ingest import ecg_array, fhir, imaging, vcf  # noqa: F401

@@ -12,6 +12,8 @@ next run completes it:
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -106,6 +108,10 @@ def unmapped_codes(rows: Iterable[dict[str, Any]]) -> Counter[tuple[str, str, st
     return out
 
 
+def _derived_key(secret: str, purpose: str) -> str:
+    return hmac.new(secret.encode(), purpose.encode(), hashlib.sha256).hexdigest()
+
+
 def _load_code_map(config: SiteConfig) -> Any:
     if not config.site.code_map:
         return None
@@ -145,6 +151,9 @@ def run_ingest(
         label = source.name or source.path
         result = SourceResult(label=label, format=source.format, files=len(files))
         options = config.source_options(source)
+        # DICOM UIDs are replaced by keyed digests: key them with the site's secret, so that
+        # nobody who knows an original UID can confirm it (PS3.15 E.1.1 UID replacement).
+        options.setdefault("uid_key", _derived_key(secret, "dicom-uid"))
         rows: list[dict[str, Any]] = []
         for i, path in enumerate(files):
             rep = SourceReport(source=str(path), format=source.format)

@@ -17,9 +17,9 @@ QT correction: LOINC distinguishes the method-less ``8636-3`` "Q-T interval corr
 as well, which matters when a device reports a QTc under the method-less code.
 
 Three codes below (18154-5, 18152-9, 93832-4) were not found in the references above and are
-marked where they stand. The RR interval, LV mass and LV maximal wall thickness have no entry:
-no LOINC term could be confirmed, so ECG and imaging rows carry them by ``feature`` and source
-code until one is.
+marked where they stand. LV mass is 18087-7 as DICOM PS3.16 (CID 12203) uses it. The RR interval
+and LV maximal wall thickness have no entry: no LOINC term could be confirmed, so ECG and imaging
+rows carry them by ``feature`` and source code until one is.
 """
 
 from __future__ import annotations
@@ -148,6 +148,8 @@ LOINC_CODES: tuple[Code, ...] = (
     # Not confirmed against a LOINC release here (names follow the verified systolic twin
     # 18156-0 "Left ventricular posterior wall Thickness during systole by US").
     _l("18154-5", "Interventricular septum Thickness during diastole by US", "mm"),
+    # LV mass: LN 18087-7 "Left Ventricle Mass" as DICOM PS3.16 CID 12203 uses it in echo SRs.
+    _l("18087-7", "Left ventricular Mass", "g"),
     _l("18152-9", "Left ventricular posterior wall Thickness during diastole by US", "mm"),
     _l(
         "77904-1",
