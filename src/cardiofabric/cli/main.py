@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from cardiofabric import __version__
-from cardiofabric.cli import demo, ingest, keys, mmio, pathfinder, store
+from cardiofabric.cli import demo, ecg, ingest, keys, mmio, pathfinder, store
 
 app = typer.Typer(
     name="cardiofabric",
@@ -18,6 +18,7 @@ app = typer.Typer(
 app.add_typer(mmio.app, name="mmio")
 app.add_typer(store.app, name="store")
 app.add_typer(keys.app, name="keys")
+app.add_typer(ecg.app, name="ecg")
 app.add_typer(pathfinder.app, name="pathfinder")
 app.command("demo")(demo.demo)
 app.command("ingest")(ingest.ingest)

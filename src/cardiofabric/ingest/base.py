@@ -129,4 +129,13 @@ def get_adapter(fmt: str) -> Adapter:
 
 def _load_builtin() -> None:
     # Importing the modules registers their adapters; none imports its format library here.
-    from cardiofabric.ingest import ecg_array, fhir, imaging, omop, tabular, vcf, wearable  # noqa: F401
+    from cardiofabric.ingest import (  # noqa: F401
+        ecg,
+        ecg_array,
+        fhir,
+        imaging,
+        omop,
+        tabular,
+        vcf,
+        wearable,
+    )

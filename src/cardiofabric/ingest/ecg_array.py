@@ -29,7 +29,7 @@ DEVICE_FEATURES = {
     "pr": ("8625-6", "P-R Interval", "ms"),
     "qrs": ("8633-0", "QRS duration", "ms"),
     "qt": ("8634-8", "Q-T interval", "ms"),
-    "qtc_bazett": ("8636-3", "Q-T interval corrected", "ms"),
+    "qtc_bazett": ("76635-2", "Q-T interval corrected based on Bazett formula", "ms"),
     "qrs_axis": ("8632-2", "QRS axis", "deg"),
 }
 

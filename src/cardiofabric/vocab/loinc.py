@@ -130,6 +130,7 @@ LOINC_CODES: tuple[Code, ...] = (
         "12 lead EKG panel",
         components=("8867-4", "8625-6", "8633-0", "8634-8", "8636-3", "8626-4", "8632-2", "8638-9"),
     ),
+    _l("8637-1", "R-R interval by EKG", "ms"),
     _l("8625-6", "P-R interval", "ms"),
     _l("8633-0", "QRS duration", "ms"),
     _l("8634-8", "Q-T interval", "ms"),
