@@ -54,7 +54,9 @@ def test_ingest_reports_and_is_idempotent(site: Path) -> None:
     by_source = {s.label: s for s in first.sources}
     assert by_source["sources/ecg-*.npy"].files == 3
     fhir = by_source["sources/patients.fhir.json"]
-    assert fhir.accepted == 3 and fhir.coverage["http://loinc.org"] == {"mapped": 6, "total": 6}
+    # 11 resources read (3 Patients, 6 Observations, 2 Conditions) make 3 clinical modalities.
+    assert (fhir.read, fhir.accepted, fhir.modalities) == (11, 11, 3)
+    assert fhir.coverage["http://loinc.org"] == {"mapped": 6, "total": 6}
     second = run_ingest(config)
     assert (second.added, second.unchanged, second.replaced) == (0, 3, 0)
     with SiteStore.open(config.store_path, read_only=True) as store:

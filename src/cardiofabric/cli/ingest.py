@@ -23,7 +23,16 @@ from cardiofabric.cli._common import EXIT_FAILED, console, err_console, handle_e
 def print_report(data: dict[str, Any]) -> None:
     """A steward's view of an ingest report: per source, then objects."""
     t = Table(title=f"ingest of {data['site']}")
-    for col in ("source", "format", "files", "read", "accepted", "rejected", "mapped"):
+    for col in (
+        "source",
+        "format",
+        "files",
+        "read",
+        "accepted",
+        "rejected",
+        "modalities",
+        "mapped",
+    ):
         t.add_column(col, justify="right" if col not in ("source", "format") else "left")
     for s in data["sources"]:
         cov = s["coverage"]
@@ -37,6 +46,7 @@ def print_report(data: dict[str, Any]) -> None:
             str(s["read"]),
             str(s["accepted"]),
             str(s["rejected"]),
+            str(s["modalities"]),
             mapped,
         )
     console.print(t)
@@ -70,6 +80,9 @@ def ingest(
     ),
     json_out: bool = typer.Option(False, "--json", help="Print the report as JSON."),
     no_progress: bool = typer.Option(False, "--no-progress", help="Do not show progress bars."),
+    workers: int | None = typer.Option(
+        None, "--workers", help="Processes reading many-file sources (default: the CPU count)."
+    ),
 ) -> None:
     """Ingest every source of a site into its store: idempotent, atomic per batch, reported.
 
@@ -97,7 +110,7 @@ def ingest(
                 tasks[label] = bar.add_task(label, total=total)
             bar.update(tasks[label], completed=done, total=total)
 
-        report = run_ingest(config, strict=strict, progress=hook)
+        report = run_ingest(config, strict=strict, progress=hook, workers=workers)
     data = report.to_json()
     if report.stored:
         path = report_path(config)

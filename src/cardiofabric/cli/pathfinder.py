@@ -65,18 +65,21 @@ def ingest(
     root: Path = typer.Argument(..., help="The network folder (with network.toml)."),
     strict: bool = typer.Option(False, "--strict", help="Fail a site on any rejection."),
     json_out: bool = typer.Option(False, "--json", help="Print the reports as JSON."),
+    workers: int | None = typer.Option(
+        None, "--workers", help="Processes reading many-file sources (default: the CPU count)."
+    ),
 ) -> None:
     """Ingest every site of the network into its own store, as each site's steward would."""
     import json
 
     from cardiofabric.ingest.config import load_site_config
-    from cardiofabric.ingest.runner import report_path, run_ingest
+    from cardiofabric.ingest.runner import FilePool, report_path, run_ingest
     from cardiofabric.pathfinder.generate import load_network
 
     network = load_network(root)
     reports = []
     bar, tasks = _progress(not json_out)
-    with bar:
+    with bar, FilePool(workers) as pool:  # one set of worker processes for every site
         for entry in network["sites"]:
             config = load_site_config(root / entry["config"])
 
@@ -86,7 +89,7 @@ def ingest(
                     tasks[key] = bar.add_task(key, total=total)
                 bar.update(tasks[key], completed=done, total=total)
 
-            report = run_ingest(config, strict=strict, progress=hook)
+            report = run_ingest(config, strict=strict, progress=hook, pool=pool)
             data = report.to_json()
             if report.stored:
                 report_path(config).write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")

@@ -43,6 +43,39 @@ Persons. ``gender_concept_id`` 8507 is male and 8532 female (OMOP Gender vocabul
 other, anything else unknown. The local id is ``person_source_value`` when present, else
 ``person_id``. Each person gives one clinical modality, with the person's own CDM rows (without
 ``person_id`` and ``person_source_value``) kept as a JSON payload.
+
+Consent. OMOP CDM v5.4 has no consent table, so a person's research consent is kept as rows of
+``observation`` (CDM v5.4 OBSERVATION: facts obtained by questioning the person), one row per
+GA4GH DUO term, the terms of one consent sharing its date:
+
+==============================  ==============================================================
+OBSERVATION field (CDM v5.4)    in a consent row
+==============================  ==============================================================
+``observation_concept_id``      the consent concept: the ``concept`` row of LOINC 59284-0
+                                "Patient Consent" (FHIR R4 ``Consent.category``); or
+                                ``observation_source_concept_id``, for a site that maps its
+                                local concept to 0; without a concept table, the source's
+                                option ``consent_concept_id`` names the id
+``observation_date``            the day the consent, or its withdrawal, was recorded
+``qualifier_source_value``      ``permit`` (or empty): the term is a permission; ``deny``: a
+                                prohibition (FHIR ``Consent.provision.type``); ``withdrawn``:
+                                the consent was withdrawn that day (the row has no term)
+``value_as_string``             the DUO code (``DUO:0000042``) or abbreviation (``GRU``);
+                                ``value_source_value`` when empty
+``observation_source_value``    the site's own label of the concept (not read)
+==============================  ==============================================================
+
+The rows of one date are one consent; the latest is the person's (``updated`` its date,
+``version`` the number of dates). A date with terms states the whole consent; a date with only
+a ``withdrawn`` row withdraws the consent stated before it, its terms kept (as with FHIR,
+governance excludes a withdrawn person whatever the terms say). "No use of genomic data" is
+``deny`` DUO:0000016 (GSO), as in :mod:`cardiofabric.ingest.fhir.consent`, and DUO modifiers
+among the permissions name the first permission as ``modifier_of``. A consent row whose term or
+qualifier is unknown is rejected with its file and line, and the person's consent is then
+recorded empty (nothing permitted): a consent read in part, or an older one, could permit what
+the person did not. Consent rows are read into :attr:`ModalityRecord.consent` and not into the
+``observation`` content (the object's consent is the one place governance reads it); they stay
+in the payload with the person's other CDM rows.
 """
 
 from __future__ import annotations
@@ -56,12 +89,14 @@ from typing import Any
 
 from cardiofabric.errors import InputError
 from cardiofabric.ingest.base import ModalityRecord, SourceContext, register
+from cardiofabric.ingest.fhir.consent import ConsentReading, consent_of
 from cardiofabric.ingest.harmonise import coded, measurement
 from cardiofabric.mmio.container import PayloadSpec
-from cardiofabric.mmio.model import ModalityKind
+from cardiofabric.mmio.model import Consent, ModalityKind
 from cardiofabric.mmio.said import canonical_json
+from cardiofabric.vocab.duo import resolve
 
-__all__ = ["CDM_TABLES", "OmopAdapter", "find_table"]
+__all__ = ["CDM_TABLES", "CONSENT_CONCEPT", "OmopAdapter", "find_table"]
 
 _SUFFIXES = (".csv", ".tsv", ".txt")
 
@@ -130,6 +165,9 @@ _INTEGER = {"year_of_birth", "month_of_birth", "day_of_birth", "refills", "days_
 _DOUBLE = {"value_as_number", "range_low", "range_high", "quantity"}
 # Identifiers of the person never kept in the payload (the pipeline pseudonymises the local id).
 _IDENTIFYING = {"person_id", "person_source_value"}
+#: The concept of consent observations (vocabulary_id, concept_code); see "Consent" above.
+CONSENT_CONCEPT = ("LOINC", "59284-0")
+_CONSENT_QUALIFIERS = ("permit", "deny", "withdrawn")
 
 
 def _sql_type(column: str) -> str:
@@ -196,15 +234,68 @@ class _Concept:
 
 
 @dataclass
+class _ConsentDay:
+    """The consent rows of one person on one date."""
+
+    permissions: list[str] = field(default_factory=list)
+    prohibitions: list[str] = field(default_factory=list)
+    withdrawn: bool = False
+
+
+@dataclass
 class _Person:
     local_id: str
     content: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     source: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     time: str = ""
+    consent_days: dict[str, _ConsentDay] = field(default_factory=dict)
+    consent_unreadable: bool = False
 
     def add(self, table: str, row: dict[str, Any], cdm: str, raw: dict[str, Any]) -> None:
         self.content.setdefault(table, []).append(row)
         self.source.setdefault(cdm, []).append(_kept(raw))
+
+    def add_consent(self, raw: dict[str, Any]) -> None:
+        """Record one consent row; ``ValueError`` says why it cannot be read."""
+        day = self.consent_days.setdefault(_iso(raw.get("observation_date")) or "", _ConsentDay())
+        qualifier = (raw.get("qualifier_source_value") or "").strip().lower() or "permit"
+        if qualifier not in _CONSENT_QUALIFIERS:
+            self.consent_unreadable = True
+            raise ValueError(
+                f"consent row: qualifier_source_value {qualifier!r} is not one of "
+                f"{', '.join(_CONSENT_QUALIFIERS)}; the person's consent is recorded empty"
+            )
+        if qualifier == "withdrawn":
+            day.withdrawn = True
+            return
+        term = (raw.get("value_as_string") or raw.get("value_source_value") or "").strip()
+        try:
+            code = resolve(term).code
+        except InputError:
+            self.consent_unreadable = True
+            raise ValueError(
+                f"consent row: unknown DUO term {term!r} in value_as_string; expected a DUO code "
+                "(DUO:0000042) or abbreviation (GRU); the person's consent is recorded empty"
+            ) from None
+        (day.permissions if qualifier == "permit" else day.prohibitions).append(code)
+
+    def consent(self) -> Consent | None:
+        """The person's consent from the consent rows (see "Consent" above); None if none."""
+        if not self.consent_days:
+            return None
+        days = sorted(self.consent_days.items())
+        if self.consent_unreadable:  # nothing permitted: see the module docstring
+            return Consent(version=len(days), updated=days[-1][0] or None)
+        readings: list[ConsentReading] = []
+        permits: tuple[str, ...] = ()
+        denies: tuple[str, ...] = ()
+        for order, (when, day) in enumerate(days):
+            if day.permissions or day.prohibitions:  # a date with terms states them all
+                permits = tuple(dict.fromkeys(day.permissions))
+                denies = tuple(dict.fromkeys(day.prohibitions))
+            status = "withdrawn" if day.withdrawn else "active"
+            readings.append(ConsentReading(status, permits, denies, when or None, None, order))
+        return consent_of(readings)
 
 
 class _Extract:
@@ -219,6 +310,7 @@ class _Extract:
         self.ctx = ctx
         self.local_system = str(ctx.options.get("local_code_system", "local"))
         self.concepts: dict[int, _Concept] = {}
+        self.consent_ids: set[int] = set()
 
     def rows(self, table: str, path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
         """``(line, row)`` for every row that parses; rejects the others with their line."""
@@ -277,6 +369,28 @@ class _Extract:
                 self.concepts[int(r["concept_id"])] = _Concept(
                     str(r["vocabulary_id"]), str(r["concept_code"]), r["concept_name"]
                 )
+
+    def load_consent_ids(self) -> None:
+        """The concept ids of consent rows: the consent concept's, and the option's."""
+        self.consent_ids = {
+            cid for cid, c in self.concepts.items() if (c.vocabulary, c.code) == CONSENT_CONCEPT
+        }
+        given = self.ctx.options.get("consent_concept_id")
+        for v in given if isinstance(given, list | tuple) else [] if given is None else [given]:
+            try:
+                self.consent_ids.add(int(v))
+            except (TypeError, ValueError):
+                raise InputError(
+                    f"option consent_concept_id: expected an OMOP concept id (an integer), "
+                    f"found {v!r}",
+                    path=self.directory,
+                    hint="name the observation_concept_id of the extract's consent rows",
+                ) from None
+        self.consent_ids.discard(0)  # "No matching concept" is never the consent concept
+
+    def is_consent(self, r: dict[str, Any]) -> bool:
+        ids = (r.get("observation_concept_id"), r.get("observation_source_concept_id"))
+        return any(i in self.consent_ids for i in ids if i)
 
     def codes(
         self, concept_id: int | None, source_concept_id: int | None, source_value: str | None
@@ -371,6 +485,7 @@ class OmopAdapter:
                 hint="export the OMOP CDM v5.4 person table too: every row refers to it",
             )
         ex.load_concepts()
+        ex.load_consent_ids()
         persons: dict[int, _Person] = {}
         used: set[str] = set()
         for line, r in ex.rows("person", person_file):
@@ -422,6 +537,13 @@ class OmopAdapter:
                 if owner is None:
                     ctx.reject(f"{file.name} line {line}", _unknown(r["person_id"], person_file))
                     continue
+                if d.cdm == "observation" and ex.is_consent(r):
+                    owner.source.setdefault(d.cdm, []).append(_kept(r))
+                    try:
+                        owner.add_consent(r)
+                    except ValueError as exc:
+                        ctx.reject(f"{file.name} line {line}", str(exc))
+                    continue
                 row = ex.domain_row(d, r)
                 owner.add(d.table, row, d.cdm, r)
                 stamp = _iso(r.get(d.date))
@@ -436,6 +558,7 @@ class OmopAdapter:
                 content=p.content,
                 payloads=[PayloadSpec(canonical_json(payload), "application/json")],
                 time=p.time or None,
+                consent=p.consent(),
             )
 
 

@@ -14,9 +14,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import multiprocessing
+import os
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,7 +31,7 @@ from cardiofabric.ingest.harmonise import coverage
 from cardiofabric.ingest.pipeline import build_objects, read_source
 from cardiofabric.mmio.model import Provenance
 
-__all__ = ["IngestReport", "ProgressHook", "run_ingest", "unmapped_codes"]
+__all__ = ["FilePool", "IngestReport", "ProgressHook", "run_ingest", "unmapped_codes"]
 
 #: ``hook(source_label, done, total)``: called as sources are read and objects stored.
 ProgressHook = Callable[[str, int, int | None], None]
@@ -41,8 +44,9 @@ class SourceResult:
     label: str
     format: str
     files: int
-    read: int = 0
-    accepted: int = 0
+    read: int = 0  # records the adapter read (rows, resources, files, calls)
+    accepted: int = 0  # read minus rejected
+    modalities: int = 0  # patient modalities the accepted records made
     rejected: list[Rejection] = field(default_factory=list)
     coverage: dict[str, dict[str, int]] = field(default_factory=dict)
     unmapped: list[dict[str, Any]] = field(default_factory=list)
@@ -55,6 +59,7 @@ class SourceResult:
             "read": self.read,
             "accepted": self.accepted,
             "rejected": len(self.rejected),
+            "modalities": self.modalities,
             "rejections": [{"record": r.record, "reason": r.reason} for r in self.rejected],
             "coverage": self.coverage,
             "unmapped": self.unmapped,
@@ -108,6 +113,53 @@ def unmapped_codes(rows: Iterable[dict[str, Any]]) -> Counter[tuple[str, str, st
     return out
 
 
+Job = tuple[Path, str, dict[str, Any]]
+Read = tuple[list[tuple[Any, Provenance]], SourceReport]
+
+
+def _read_file(job: Job) -> Read:
+    """Read one file of a source (run in a worker process for many-file sources)."""
+    path, fmt, kwargs = job
+    report = SourceReport(source=str(path), format=fmt)
+    return list(read_source(path, fmt, report=report, **kwargs)), report
+
+
+class FilePool:
+    """Reads the files of many-file sources (per-patient ECGs, say) in worker processes.
+
+    Started on first use and shared by every source of a run (and by every site of a network
+    ingest), since starting workers costs seconds. Workers are spawned, not forked: the parent
+    may already run native thread pools (BLAKE3, DuckDB) that a fork would copy in an unknown
+    state.
+    """
+
+    def __init__(self, workers: int | None = None) -> None:
+        self.workers = workers if workers is not None else min(os.cpu_count() or 1, 8)
+        self._pool: ProcessPoolExecutor | None = None
+
+    def map(self, jobs: list[Job]) -> Iterator[Read]:
+        """Results in the order of ``jobs`` (so that objects do not depend on timing)."""
+        if self.workers <= 1 or len(jobs) < 4:
+            yield from map(_read_file, jobs)
+            return
+        if self._pool is None:
+            ctx = multiprocessing.get_context("spawn")
+            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx)
+        chunk = max(1, len(jobs) // (self.workers * 8))
+        yield from self._pool.map(_read_file, jobs, chunksize=chunk)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+            self._pool = None
+
+    def __enter__(self) -> FilePool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 def _derived_key(secret: str, purpose: str) -> str:
     return hmac.new(secret.encode(), purpose.encode(), hashlib.sha256).hexdigest()
 
@@ -132,9 +184,10 @@ def run_ingest(
     strict: bool = False,
     progress: ProgressHook | None = None,
     batch_size: int = 500,
+    workers: int | None = None,
+    pool: FilePool | None = None,
 ) -> IngestReport:
     """Ingest every source of ``config`` into its store; see the module docstring."""
-    from cardiofabric.store import SiteStore
 
     t0 = time.perf_counter()
     site = config.site
@@ -145,6 +198,30 @@ def run_ingest(
     if not config.sources:
         raise InputError("the site configuration lists no [[sources]]", path=config.base)
 
+    own_pool = pool is None
+    files_pool = pool if pool is not None else FilePool(workers)
+    try:
+        records = _read_all(config, files_pool, secret, code_map, report, progress)
+    finally:
+        if own_pool:
+            files_pool.close()
+    if strict and report.rejected:
+        report.seconds = time.perf_counter() - t0
+        return report
+    _store(config, records, secret, recipients, report, progress, batch_size)
+    report.seconds = time.perf_counter() - t0
+    return report
+
+
+def _read_all(
+    config: SiteConfig,
+    files_pool: FilePool,
+    secret: str,
+    code_map: Any,
+    report: IngestReport,
+    progress: ProgressHook | None,
+) -> list[tuple[Any, Provenance]]:
+    site = config.site
     records: list[tuple[Any, Provenance]] = []
     for source in config.sources:
         files = config.source_paths(source)
@@ -155,27 +232,27 @@ def run_ingest(
         # nobody who knows an original UID can confirm it (PS3.15 E.1.1 UID replacement).
         options.setdefault("uid_key", _derived_key(secret, "dicom-uid"))
         rows: list[dict[str, Any]] = []
-        for i, path in enumerate(files):
-            rep = SourceReport(source=str(path), format=source.format)
-            for rec, prov in read_source(
-                path,
-                source.format,
-                site=site.name,
-                language=site.language,
-                source_system=source.system,
-                options=options,
-                code_map=code_map,
-                report=rep,
-            ):
+        kwargs: dict[str, Any] = {
+            "site": site.name,
+            "language": site.language,
+            "source_system": source.system,
+            "options": options,
+            "code_map": code_map,
+        }
+        jobs = [(path, source.format, kwargs) for path in files]
+        for i, (got, rep) in enumerate(files_pool.map(jobs)):
+            for rec, prov in got:
                 records.append((rec, prov))
-                result.accepted += 1
+                result.modalities += 1
                 for table_rows in rec.content.values():
                     rows.extend(table_rows)
             result.read += rep.read or 0
             result.rejected.extend(rep.rejected)
             if progress:
                 progress(label, i + 1, len(files))
-        result.read = max(result.read, result.accepted + len(result.rejected))
+        # Adapters that do not count their reads: every modality and rejection was one record.
+        result.read = max(result.read, result.modalities + len(result.rejected))
+        result.accepted = result.read - len(result.rejected)
         result.coverage = coverage(rows)
         unmapped = unmapped_codes(rows)
         result.unmapped = [
@@ -183,11 +260,21 @@ def run_ingest(
             for (s, c, lbl), n in unmapped.most_common(20)
         ]
         report.sources.append(result)
+    return records
 
-    if strict and report.rejected:
-        report.seconds = time.perf_counter() - t0
-        return report
 
+def _store(
+    config: SiteConfig,
+    records: list[tuple[Any, Provenance]],
+    secret: str,
+    recipients: list[bytes],
+    report: IngestReport,
+    progress: ProgressHook | None,
+    batch_size: int,
+) -> None:
+    from cardiofabric.store import SiteStore
+
+    site = config.site
     objects = build_objects(records, site=site.name, secret=secret, recipients=recipients)
     report.patients = len(objects)
     store_path = config.store_path
@@ -211,8 +298,6 @@ def run_ingest(
             if progress:
                 progress("store", done, len(objects))
     report.stored = True
-    report.seconds = time.perf_counter() - t0
-    return report
 
 
 def report_path(config: SiteConfig) -> Path:

@@ -40,7 +40,13 @@ Mapping file (TOML)::
     values = { mies = "male", nainen = "female" }   # cell → value, or "SYSTEM:code" answer
 
     [columns.naytepvm]
-    role = "date"                  # role: patient_id | date | code | value | unit | label
+    role = "date"                  # role: patient_id | date | code | value | unit | label |
+                                   #   consent_permissions | consent_prohibitions |
+                                   #   consent_status | consent_date
+
+    [columns.suostumus_tila]
+    role = "consent_status"
+    values = { voimassa = "active", peruttu = "withdrawn" }   # cell → active | withdrawn
 
     [codes.4516]                   # long layout: one table per local code (keys as columns)
     labels = { fin = "fP-Kol-LDL", eng = "LDL cholesterol" }
@@ -56,11 +62,24 @@ OCA bundle (JSON, bare or ``{"bundle": ...}``): attributes are columns and types
 format) overlay gives units, label overlays labels, English entries person values, and
 ``attribute_framing`` the meaning: ``SYSTEM:code`` (Numeric → measurement, Text → observation,
 Boolean or DateTime → condition, or medication for ATC) or ``cardiofabric:patient_id``,
-``cardiofabric:person.<field>``, ``cardiofabric:<role>``; the ``person.index_date`` column
-dates the rows. A bundle says neither which code a text answer means (observations keep their
+``cardiofabric:person.<field>``, ``cardiofabric:<role>`` (English entries of a
+``consent_status`` column its values); the ``person.index_date`` column dates the rows. A bundle says neither which code a text answer means (observations keep their
 text only) nor an item's own date column, nor how text is written: the source's options
 ``language``, ``delimiter``, ``decimal``, ``date_format``, ``code_system`` and ``date_column``
 give those (and override a mapping file's ``[extract]``).
+
+Consent. A row may carry the patient's research consent as GA4GH DUO terms, in columns with
+the roles ``consent_permissions`` and ``consent_prohibitions`` (DUO codes ``DUO:0000042`` or
+abbreviations ``GRU``, several separated by ``;``, ``,`` or spaces), ``consent_status``
+(``active`` or ``withdrawn``, or the site's words for them through ``values``; empty is active)
+and ``consent_date`` (when the consent was given or withdrawn, its ``updated``). "No use of
+genomic data" is the prohibition of DUO:0000016 (GSO), as in
+:mod:`cardiofabric.ingest.fhir.consent`, and DUO modifiers among the permissions name the first
+permission as ``modifier_of``. A row with any consent cell filled is one consent; of a patient's
+several, the latest (``consent_date``, then order) is the patient's, versioned by their number.
+A consent cell that cannot be read (an unknown DUO term, an unknown status, a bad date) is
+rejected like any cell, and the patient's consent is then recorded empty (nothing permitted):
+a consent read in part could permit what the patient did not.
 
 A cell that does not parse as its type is rejected (``line N column C``), the rest of its row
 kept; an empty cell is missing. A column the mapping does not describe is reported once, unread.
@@ -72,6 +91,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import tomllib
 from collections.abc import Iterator, Mapping
 from datetime import date, datetime
@@ -82,11 +102,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from cardiofabric.errors import InputError, ObjectFormatError
 from cardiofabric.ingest.base import ModalityRecord, SourceContext, register
+from cardiofabric.ingest.fhir.consent import ConsentReading, consent_of
 from cardiofabric.ingest.harmonise import coded, measurement
 from cardiofabric.mmio.container import PayloadSpec
-from cardiofabric.mmio.model import ModalityKind, Semantics
+from cardiofabric.mmio.model import Consent, ModalityKind, Semantics
 from cardiofabric.mmio.oca import AttributeSpec, BundleSpec, build_bundle, check_bundle
 from cardiofabric.vocab.codes import lookup
+from cardiofabric.vocab.duo import resolve
 
 __all__ = [
     "Extract",
@@ -113,7 +135,21 @@ _FIELD_TYPE: dict[str, OcaType] = {
 }
 
 Table = Literal["person", "measurement", "condition", "observation", "medication", "procedure"]
-Role = Literal["patient_id", "date", "code", "value", "unit", "label"]
+Role = Literal[
+    "patient_id",
+    "date",
+    "code",
+    "value",
+    "unit",
+    "label",
+    "consent_permissions",
+    "consent_prohibitions",
+    "consent_status",
+    "consent_date",
+]
+_CONSENT_ROLES = ("consent_permissions", "consent_prohibitions", "consent_status", "consent_date")
+_CONSENT_STATUS = ("active", "withdrawn")
+_TERM_SEPARATORS = re.compile(r"[;,\s]+")
 
 
 class _Strict(BaseModel):
@@ -151,7 +187,8 @@ class Item(_Strict):
             raise ValueError("a person item needs a field: sex, birth_year, index_date, ...")
         if self.type is None:
             dflt = _FIELD_TYPE.get(self.person_field or "") or _DEFAULT_TYPE.get(self.table or "")
-            role: OcaType = "DateTime" if self.role == "date" else "Text"
+            dated = self.role in ("date", "consent_date")
+            role: OcaType = "DateTime" if dated else "Text"
             self.type = dflt or ("Boolean" if self.table not in (None, "person") else role)
         return self
 
@@ -261,6 +298,8 @@ def mapping_from_bundle(bundle: Mapping[str, Any], source: str = "<bundle>") -> 
             )
         elif what:
             item["role"] = what
+            if what == "consent_status":  # the status each cell stands for, in English
+                item["values"] = {k: str(v) for k, v in entries.get("eng", {}).get(col, {}).items()}
         elif isinstance(frame, str) and ":" in frame:
             system, code = frame.split(":", 1)
             table = {"Numeric": "measurement", "Text": "observation"}.get(kind, "condition")
@@ -357,6 +396,22 @@ def _english(value: str) -> str:
     system, _, code = value.partition(":")
     entry = lookup(system, code) if code else None
     return entry.label if entry else value
+
+
+def _duo_terms(v: Any) -> tuple[str, ...]:
+    """The DUO codes of a consent cell: codes or abbreviations, separated by ``;``, ``,``."""
+    out = []
+    for term in _TERM_SEPARATORS.split(_text(v)):
+        if not term:
+            continue
+        try:
+            out.append(resolve(term).code)
+        except InputError:
+            raise ValueError(
+                f"unknown DUO term {term!r}; expected DUO codes (DUO:0000042) or abbreviations "
+                "(GRU, HMB, DS, GSO, ...)"
+            ) from None
+    return tuple(dict.fromkeys(out))
 
 
 def _blank(v: Any) -> bool:
@@ -501,6 +556,7 @@ class TabularAdapter:
                 payloads=[PayloadSpec(buf.getvalue().encode("utf-8"), "text/csv")],
                 semantics=Semantics(type="Bundle", value=bundle),
                 time=time[0] or None,
+                consent=reader.consent(local),
             )
 
 
@@ -519,6 +575,10 @@ class _Rows:
         self.patients: dict[
             str, tuple[dict[str, list[dict[str, Any]]], list[dict[str, Any]], list[str]]
         ] = {}
+        self.consent_columns = {r: c for r in _CONSENT_ROLES if (c := m.role(r)) is not None}
+        # local id → the consents of the patient's rows; the patients with an unreadable one
+        self.consents: dict[str, list[ConsentReading]] = {}
+        self.unreadable: set[str] = set()
 
     def add(self, where: str, row: dict[str, Any]) -> None:
         m, ex = self.m, self.ex
@@ -558,6 +618,61 @@ class _Rows:
             except ValueError as exc:
                 self.ctx.reject(f"{self.file} {where} column {c}", str(exc))
         time[0] = max([time[0], *dates.values()])
+        self._consent(local, where, row)
+
+    def _consent(self, local: str, where: str, row: dict[str, Any]) -> None:
+        """The consent a row states, if it fills any consent column (see the docstring)."""
+        cells = {r: row[c] for r, c in self.consent_columns.items() if not _blank(row[c])}
+        if not cells:
+            return
+        readings = self.consents.setdefault(local, [])
+        terms: dict[str, tuple[str, ...]] = {}
+        status, when = "active", None
+        for r, cell in cells.items():
+            try:
+                if r == "consent_status":
+                    status = self._status(cell)
+                elif r == "consent_date":
+                    when = _when(self.ex, cell)
+                else:
+                    terms[r] = _duo_terms(cell)
+            except ValueError as exc:
+                self.unreadable.add(local)
+                column = self.consent_columns[r]
+                self.ctx.reject(
+                    f"{self.file} {where} column {column}",
+                    f"{exc}; the patient's consent is recorded empty (nothing permitted)",
+                )
+        readings.append(
+            ConsentReading(
+                status=status,
+                permissions=terms.get("consent_permissions", ()),
+                prohibitions=terms.get("consent_prohibitions", ()),
+                time=when,
+                version=None,
+                order=len(readings),
+            )
+        )
+
+    def _status(self, cell: Any) -> str:
+        it = self.m.columns[self.consent_columns["consent_status"]]
+        text = _text(cell)
+        words = {k.strip().casefold(): v for k, v in it.values.items()}
+        status = words.get(text.casefold(), text).strip().casefold()
+        if status not in _CONSENT_STATUS:
+            known = ", ".join([*_CONSENT_STATUS, *it.values])
+            raise ValueError(f"expected a consent status ({known}), found {text!r}")
+        return status
+
+    def consent(self, local: str) -> Consent | None:
+        """The patient's consent from the rows read; None when no row states one."""
+        readings = self.consents.get(local)
+        if not readings:
+            return None
+        if local in self.unreadable:  # nothing permitted: see the module docstring
+            latest = max((r.time for r in readings if r.time), default=None)
+            return Consent(version=len(readings), updated=latest)
+        return consent_of(readings)
 
     def _item(
         self,

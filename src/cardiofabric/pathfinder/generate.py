@@ -16,8 +16,11 @@ must never protect real data.
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import csv
 import hashlib
+import io
 import json
 import os
 from collections.abc import Callable
@@ -83,12 +86,12 @@ def _write_keys(keys: Path, seed: int, site: str) -> None:
         .public_key()
         .public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     )
-    import base64
-
     sec = keys / "site.sec"
+    with contextlib.redirect_stderr(io.StringIO()):  # crypt4gh warns that it is unlocked
+        encoded = c4gh.encode_private_key(sk, None, b"pathfinder synthetic")
     sec.write_bytes(
         b"-----BEGIN CRYPT4GH PRIVATE KEY-----\n"
-        + base64.b64encode(c4gh.encode_private_key(sk, None, b"pathfinder synthetic"))
+        + base64.b64encode(encoded)
         + b"\n-----END CRYPT4GH PRIVATE KEY-----\n"
     )
     os.chmod(sec, 0o600)

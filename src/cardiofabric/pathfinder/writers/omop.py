@@ -17,7 +17,12 @@ How the truth is expressed:
 - smoking: observation LOINC 72166-2 "Tobacco smoking status" with a SNOMED CT answer;
 - outcome: one observation per person, the local concept ``Pathfinder/MACE`` (no standard code
   exists for the composite), answer SNOMED CT 373066001 Yes / 373067005 No, dated at the event or
-  at the end of follow-up; ``observation_period`` runs from the index date to the same day.
+  at the end of follow-up; ``observation_period`` runs from the index date to the same day;
+- research consent: the DUO terms of :func:`~cardiofabric.pathfinder.writers.fhir.truth_consent`
+  as consent observations (the convention of :mod:`cardiofabric.ingest.omop`): one row per term
+  at the index date, ``permit`` or ``deny`` (GRU without genomic data: ``deny`` DUO:0000016), the
+  code in ``value_as_string`` and the abbreviation in ``value_source_value``; a withdrawn consent
+  gets a ``withdrawn`` row at :func:`withdrawal_date`, two years after the index date.
 
 Concept ids: 8507/8532 are the OMOP Gender concepts; every other id is assigned here in the range
 the CDM reserves for local concepts (above 2 000 000 000), and ``concept.csv`` is their authority.
@@ -39,6 +44,8 @@ from typing import Any
 import numpy as np
 
 from cardiofabric.pathfinder.cohort import SimPatient, SiteSpec
+from cardiofabric.pathfinder.writers.fhir import truth_consent
+from cardiofabric.vocab.duo import DUO_TERMS
 from cardiofabric.vocab.units import convert
 
 __all__ = [
@@ -49,6 +56,7 @@ __all__ = [
     "SMOKING",
     "event_date",
     "source_value_text",
+    "withdrawal_date",
     "write_omop",
 ]
 
@@ -139,6 +147,8 @@ _LABELS: dict[str, tuple[str, str]] = {
     ),
     "yes": ("ja", "ja"),
     "no": ("nej", "nein"),
+    "consent": ("Samtycke till forskning", "Einwilligung in die Forschung"),
+    "withdrawn": ("återkallat", "widerrufen"),
     "male": ("M", "m"),
     "female": ("K", "w"),
 }
@@ -199,6 +209,12 @@ def event_date(p: SimPatient) -> str:
     """The date of the MACE event, or of the end of follow-up: index date + ``time_years``."""
     start = date.fromisoformat(p.index_date)
     return (start + timedelta(days=round(p.time_years * 365.25))).isoformat()
+
+
+def withdrawal_date(p: SimPatient) -> str:
+    """The day a withdrawn patient revoked the consent: two years after the index date."""
+    start = date.fromisoformat(p.index_date)
+    return (start + timedelta(days=round(2 * 365.25))).isoformat()
 
 
 def source_value_text(value: float) -> str:
@@ -275,6 +291,8 @@ def write_omop(
     smoking = cx.id(
         "LOINC", "72166-2", "Tobacco smoking status", "Observation", "Clinical Observation"
     )
+    # The consent concept of the ingest.omop convention (FHIR R4 Consent.category's LOINC code).
+    consent = cx.id("LOINC", "59284-0", "Patient Consent", "Observation", "Clinical Observation")
 
     def add(table: str, **row: Any) -> None:
         row.setdefault(f"{table}_id", len(t[table]) + 1)
@@ -373,6 +391,34 @@ def write_omop(
                 observation_source_value=label,
                 observation_source_concept_id=0,
                 value_source_value=text,
+            )
+        truth = truth_consent(p)
+        rows = [("permit", t.code) for t in truth.permissions]
+        rows += [("deny", t.code) for t in truth.prohibitions]
+        for qualifier, code in rows:
+            add(
+                "observation",
+                person_id=pid,
+                observation_concept_id=consent,
+                observation_date=p.index_date,
+                observation_type_concept_id=_EHR,
+                value_as_string=code,
+                qualifier_source_value=qualifier,
+                observation_source_value=lab["consent"],
+                observation_source_concept_id=0,
+                value_source_value=DUO_TERMS[code].abbreviation,
+            )
+        if truth.status == "withdrawn":
+            add(
+                "observation",
+                person_id=pid,
+                observation_concept_id=consent,
+                observation_date=withdrawal_date(p),
+                observation_type_concept_id=_EHR,
+                qualifier_source_value="withdrawn",
+                observation_source_value=lab["consent"],
+                observation_source_concept_id=0,
+                value_source_value=lab["withdrawn"],
             )
     suffix = ".tsv.gz" if tab else ".csv"
     written = [_write(directory / f"{name}{suffix}", name, rows, tab) for name, rows in t.items()]
