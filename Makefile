@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/cardiofabric demo --out demo-out
+	$(BIN)/cardiofabric pathfinder demo --out demo-out
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

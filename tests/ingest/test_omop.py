@@ -6,6 +6,7 @@ import csv
 import gzip
 import json
 import shutil
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -16,11 +17,13 @@ from cardiofabric.ingest.base import ModalityRecord, SourceContext, SourceReport
 from cardiofabric.ingest.omop import OmopAdapter
 from cardiofabric.ingest.pipeline import build_objects, read_source
 from cardiofabric.pathfinder.cohort import SITES, SimPatient, simulate_network
+from cardiofabric.pathfinder.writers.fhir import truth_consent
 from cardiofabric.pathfinder.writers.omop import (
     CONDITIONS,
     MEASUREMENTS,
     SMOKING,
     event_date,
+    withdrawal_date,
     write_omop,
 )
 from cardiofabric.vocab.maps import CodeMap, Target
@@ -28,6 +31,7 @@ from cardiofabric.vocab.units import convert
 
 SE, DE = (s for s in SITES if s.name in ("se-uppsala", "de-berlin"))
 N = 40
+CONSENTS = ("GRU", "HMB", "DS", "GRU-no-genomics", "withdrawn")  # SimPatient.consent
 
 
 @pytest.fixture(scope="module")
@@ -263,3 +267,151 @@ def test_malformed_extracts_are_clear_errors(extracts: dict[str, Any], tmp_path:
     shutil.copy(d / "death.csv", d / "DEATH.TSV")
     with pytest.raises(InputError, match="given twice"):
         read(d)
+
+
+def _consent_extract(extracts: dict[str, Any], site: str, d: Path) -> list[SimPatient]:
+    """An extract of ``site`` with one patient of every consent kind, written to ``d``."""
+    spec = SE if site == "se-uppsala" else DE
+    patients = [
+        replace(p, consent=kind)
+        for p, kind in zip(extracts[site]["patients"], CONSENTS, strict=False)
+    ]
+    write_omop(patients, d, spec, seed=3)
+    return patients
+
+
+@pytest.mark.parametrize("site", ["se-uppsala", "de-berlin"])
+def test_consent_round_trip_recovers_every_kind(
+    extracts: dict[str, Any], site: str, tmp_path: Path
+) -> None:
+    patients = _consent_extract(extracts, site, tmp_path)
+    recs, report = read(tmp_path, "deu" if site == "de-berlin" else "swe")
+    assert not [r for r in report.rejected if r.record.startswith("observation")]
+    for p in patients:
+        consent, truth = by_id(recs)[p.local_id].consent, truth_consent(p)
+        assert consent is not None, p.consent
+        assert (consent.permissions, consent.prohibitions, consent.status) == (
+            truth.permissions,
+            truth.prohibitions,
+            truth.status,
+        ), p.consent
+        withdrawn = p.consent == "withdrawn"
+        assert consent.updated == (withdrawal_date(p) if withdrawn else p.index_date)
+        assert consent.version == (2 if withdrawn else 1)  # the consent, then its withdrawal
+    no_genomics = by_id(recs)[patients[3].local_id].consent
+    assert no_genomics is not None
+    assert [t.code for t in no_genomics.prohibitions] == ["DUO:0000016"]
+
+
+@pytest.mark.parametrize("site", ["se-uppsala", "de-berlin"])
+def test_every_person_of_an_extract_has_the_truths_consent(
+    extracts: dict[str, Any], site: str
+) -> None:
+    ex = extracts[site]
+    recs = by_id(ex["records"])
+    for p in ex["patients"]:
+        consent, truth = recs[p.local_id].consent, truth_consent(p)
+        assert consent is not None
+        assert [t.code for t in consent.permissions] == [t.code for t in truth.permissions]
+        assert [t.code for t in consent.prohibitions] == [t.code for t in truth.prohibitions]
+        assert consent.status == truth.status
+        # consent rows are the object's consent, not observations; the payload keeps them
+        assert all(r["code"] != "59284-0" for r in recs[p.local_id].content["observation"])
+    payload = json.loads(ex["records"][0].payloads[0].data)
+    assert any(
+        r.get("qualifier_source_value") == "permit" for r in payload["tables"]["observation"]
+    )
+
+
+def _observation_rows(path: Path) -> tuple[list[str], list[list[str]]]:
+    with path.open(encoding="utf-8", newline="") as fh:
+        header, *rows = list(csv.reader(fh))
+    return header, rows
+
+
+def _write_rows(path: Path, header: list[str], rows: list[list[str]]) -> None:
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh, lineterminator="\n").writerows([header, *rows])
+
+
+def test_an_unknown_duo_term_is_rejected_and_leaves_the_consent_empty(
+    extracts: dict[str, Any], tmp_path: Path
+) -> None:
+    patients = _consent_extract(extracts, "se-uppsala", tmp_path)
+    obs = tmp_path / "observation.csv"
+    header, rows = _observation_rows(obs)
+    col = {c: i for i, c in enumerate(header)}
+    hmb = next(i for i, r in enumerate(rows) if r[col["value_as_string"]] == "DUO:0000006")
+    rows[hmb][col["value_as_string"]] = "DUO:9999999"
+    rows[hmb][col["value_source_value"]] = "HMB-X"
+    gru = next(i for i, r in enumerate(rows) if r[col["value_as_string"]] == "DUO:0000042")
+    rows[gru][col["qualifier_source_value"]] = "maybe"
+    _write_rows(obs, header, rows)
+    recs, report = read(tmp_path)
+    reasons = {r.record: r.reason for r in report.rejected}
+    assert "unknown DUO term 'DUO:9999999'" in reasons[f"observation.csv line {hmb + 2}"]
+    assert "qualifier_source_value 'maybe'" in reasons[f"observation.csv line {gru + 2}"]
+    by_local = by_id(recs)
+    for p in patients[:2]:  # GRU, HMB: recorded, but nothing permitted
+        consent = by_local[p.local_id].consent
+        assert consent is not None and consent.permissions == [] and consent.prohibitions == []
+        assert by_local[p.local_id].content["person"][0]["birth_year"] == p.birth_year
+    ds = by_local[patients[2].local_id].consent
+    assert ds is not None and [t.code for t in ds.permissions] == ["DUO:0000007"]
+
+
+def test_consents_by_date_withdrawal_keeps_terms_and_a_later_consent_wins(
+    extracts: dict[str, Any], tmp_path: Path
+) -> None:
+    patients = _consent_extract(extracts, "se-uppsala", tmp_path)
+    obs = tmp_path / "observation.csv"
+    header, rows = _observation_rows(obs)
+    col = {c: i for i, c in enumerate(header)}
+    template = next(r for r in rows if r[col["value_as_string"]] == "DUO:0000006")  # HMB
+
+    def row(day: str, qualifier: str, term: str) -> list[str]:
+        new = list(template)
+        new[col["observation_id"]] = str(len(rows) + 1)
+        new[col["observation_date"]] = day
+        new[col["qualifier_source_value"]] = qualifier
+        new[col["value_as_string"]], new[col["value_source_value"]] = term, ""
+        return new
+
+    rows.append(row("2030-01-01", "withdrawn", ""))
+    _write_rows(obs, header, rows)
+    consent = by_id(read(tmp_path)[0])[patients[1].local_id].consent
+    assert consent is not None and consent.status == "withdrawn"
+    assert [t.code for t in consent.permissions] == ["DUO:0000006"]  # the terms stay
+    assert (consent.version, consent.updated) == (2, "2030-01-01")
+    for qualifier, term in (("", "GRU"), ("permit", "NCU"), ("deny", "DUO:0000016")):
+        rows.append(row("2031-02-03", qualifier, term))  # a new consent, re-given
+    _write_rows(obs, header, rows)
+    consent = by_id(read(tmp_path)[0])[patients[1].local_id].consent
+    assert consent is not None and consent.status == "active" and consent.version == 3
+    assert [(t.code, t.modifier_of) for t in consent.permissions] == [
+        ("DUO:0000042", None),
+        ("DUO:0000046", "DUO:0000042"),  # NCU restricts the general research use
+    ]
+    assert [t.code for t in consent.prohibitions] == ["DUO:0000016"]
+
+
+def test_without_a_concept_table_the_option_names_the_consent_concept(
+    extracts: dict[str, Any], tmp_path: Path
+) -> None:
+    patients = _consent_extract(extracts, "se-uppsala", tmp_path)
+    with (tmp_path / "concept.csv").open(encoding="utf-8") as fh:
+        concept = next(r for r in csv.DictReader(fh) if r["concept_code"] == "59284-0")
+    (tmp_path / "concept.csv").unlink()
+    recs, _ = read(tmp_path)
+    assert all(r.consent is None for r in recs)  # unrecognised: ordinary observations
+    report = SourceReport(source=str(tmp_path), format="omop")
+    ctx = SourceContext(
+        site="t", options={"consent_concept_id": concept["concept_id"]}, report=report
+    )
+    by_local = by_id(list(OmopAdapter().read(tmp_path, ctx)))
+    for p in patients:
+        consent = by_local[p.local_id].consent
+        assert consent is not None and consent.status == truth_consent(p).status
+    ctx = SourceContext(site="t", options={"consent_concept_id": "LOINC:59284-0"})
+    with pytest.raises(InputError, match="consent_concept_id: expected an OMOP concept id"):
+        list(OmopAdapter().read(tmp_path, ctx))

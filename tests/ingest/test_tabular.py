@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import shutil
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -17,13 +18,21 @@ from cardiofabric.ingest.pipeline import build_objects, read_source
 from cardiofabric.ingest.tabular import TabularAdapter, load_mapping
 from cardiofabric.mmio.oca import check_bundle
 from cardiofabric.pathfinder.cohort import SITES, SimPatient, simulate_network
-from cardiofabric.pathfinder.writers.omop import CONDITIONS, MEASUREMENTS, SMOKING, event_date
+from cardiofabric.pathfinder.writers.fhir import truth_consent
+from cardiofabric.pathfinder.writers.omop import (
+    CONDITIONS,
+    MEASUREMENTS,
+    SMOKING,
+    event_date,
+    withdrawal_date,
+)
 from cardiofabric.pathfinder.writers.tabular import LAB_CODES, write_tabular
 from cardiofabric.vocab.maps import CodeMap, load_code_map
 
 FI = next(s for s in SITES if s.name == "fi-helsinki")
 N = 40
 FINNISH = {"decimal": ",", "delimiter": ";", "date_format": "%d.%m.%Y", "language": "fin"}
+CONSENTS = ("GRU", "HMB", "DS", "GRU-no-genomics", "withdrawn")  # SimPatient.consent
 
 
 @pytest.fixture(scope="module")
@@ -167,6 +176,7 @@ def test_the_oca_bundle_reads_the_table_as_the_mapping_does(fi: dict[str, Any]) 
             assert got == want, (pid, table)
         smoking = next(r for r in rec.content["observation"] if r["code"] == "72166-2")
         assert smoking["value_text"] in ("ei koskaan", "lopettanut", "tupakoi")
+        assert rec.consent is not None and rec.consent == by_toml[pid].consent
 
 
 def test_a_tampered_bundle_is_refused(fi: dict[str, Any], tmp_path: Path) -> None:
@@ -322,3 +332,112 @@ def test_malformed_extracts_and_mappings(fi: dict[str, Any], tmp_path: Path) -> 
     with pytest.raises(InputError, match="cannot read this as a CSV") as err:
         read(broken, {"mapping": str(files["fi-helsinki.mapping.toml"])})
     assert err.value.path == str(broken)
+
+
+@pytest.fixture(scope="module")
+def consents(fi: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """An extract with one patient of every consent kind."""
+    d = tmp_path_factory.mktemp("consent")
+    patients = [replace(p, consent=k) for p, k in zip(fi["patients"], CONSENTS, strict=False)]
+    files = {f.name: f for f in write_tabular(patients, d, FI, seed=9)}
+    return {"dir": d, "files": files, "patients": patients}
+
+
+@pytest.mark.parametrize("mapping", ["fi-helsinki.mapping.toml", "potilaat.oca.json"])
+def test_consent_round_trip_recovers_every_kind(consents: dict[str, Any], mapping: str) -> None:
+    files = consents["files"]
+    recs, report = read(files["potilaat.csv"], {"mapping": str(files[mapping]), **FINNISH})
+    assert not report.rejected
+    for p in consents["patients"]:
+        consent, truth = recs[p.local_id].consent, truth_consent(p)
+        assert consent is not None, p.consent
+        assert (consent.permissions, consent.prohibitions, consent.status) == (
+            truth.permissions,
+            truth.prohibitions,
+            truth.status,
+        ), p.consent
+        withdrawn = p.consent == "withdrawn"
+        assert consent.updated == (withdrawal_date(p) if withdrawn else p.index_date)
+        assert consent.version == 1
+    # the long table states no consent; the pipeline takes the wide table's
+    labs, _ = read(files["laboratorio.csv"], {"mapping": str(files["fi-helsinki.mapping.toml"])})
+    assert all(r.consent is None for r in labs.values())
+
+
+def test_every_patient_of_the_extract_has_the_truths_consent(fi: dict[str, Any]) -> None:
+    recs, _ = fi["wide"]
+    for pid, p in truth(fi).items():
+        consent, want = recs[pid].consent, truth_consent(p)
+        assert consent is not None
+        assert (consent.permissions, consent.prohibitions, consent.status) == (
+            want.permissions,
+            want.prohibitions,
+            want.status,
+        )
+
+
+def _edit_consent(consents: dict[str, Any], d: Path, cells: dict[str, tuple[int, str]]) -> None:
+    """Copy the consent extract to ``d``, setting ``column: (patient index, text)`` cells."""
+    shutil.copytree(consents["dir"], d)
+    lines = (d / "potilaat.csv").read_text(encoding="utf-8").splitlines()
+    header = lines[0].split(";")
+    for column, (i, text) in cells.items():
+        row = lines[i + 1].split(";")
+        row[header.index(column)] = text
+        lines[i + 1] = ";".join(row)
+    (d / "potilaat.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def test_an_unknown_duo_term_is_a_rejection_and_leaves_the_consent_empty(
+    consents: dict[str, Any], tmp_path: Path
+) -> None:
+    d = tmp_path / "x"
+    _edit_consent(
+        consents,
+        d,
+        {
+            "suostumus": (0, "GRU,XYZ"),  # GRU patient: an unknown term beside a known one
+            "suostumus_tila": (1, "ehkä"),  # HMB patient: neither in force nor withdrawn
+            "suostumus_kielto": (2, "DUO:0000046 npu"),  # DS patient: codes and abbreviations
+        },
+    )
+    recs, report = read(d / "potilaat.csv", {"mapping": str(d / "fi-helsinki.mapping.toml")})
+    reasons = {r.record: r.reason for r in report.rejected}
+    assert set(reasons) == {
+        "potilaat.csv line 2 column suostumus",
+        "potilaat.csv line 3 column suostumus_tila",
+    }
+    assert "unknown DUO term 'XYZ'" in reasons["potilaat.csv line 2 column suostumus"]
+    assert "voimassa" in reasons["potilaat.csv line 3 column suostumus_tila"]
+    gru, hmb, ds = consents["patients"][:3]
+    for p in (gru, hmb):
+        consent = recs[p.local_id].consent
+        assert consent is not None and consent.permissions == [] and consent.prohibitions == []
+        assert consent.updated == p.index_date
+        assert recs[p.local_id].content["person"][0]["birth_year"] == p.birth_year  # row kept
+    consent = recs[ds.local_id].consent
+    assert consent is not None and [t.code for t in consent.permissions] == ["DUO:0000007"]
+    assert [t.code for t in consent.prohibitions] == ["DUO:0000045", "DUO:0000046"]
+
+
+def test_a_patient_without_consent_cells_has_no_recorded_consent(
+    consents: dict[str, Any], tmp_path: Path
+) -> None:
+    d = tmp_path / "x"
+    empty = {c: (0, "") for c in ("suostumus", "suostumus_kielto", "suostumus_tila")}
+    _edit_consent(consents, d, {**empty, "suostumus_pvm": (0, "")})
+    recs, report = read(d / "potilaat.csv", {"mapping": str(d / "fi-helsinki.mapping.toml")})
+    assert not report.rejected
+    assert recs[consents["patients"][0].local_id].consent is None
+    records = list(
+        read_source(
+            d / "potilaat.csv",
+            "tabular",
+            site="fi-helsinki",
+            language="fin",
+            options={"mapping": str(d / "fi-helsinki.mapping.toml")},
+        )
+    )
+    objects = build_objects(records, site="fi-helsinki", secret="k" * 32)
+    nothing = [o for o in objects if not o.manifest.consent.permissions]
+    assert len(nothing) == 1  # deny by default

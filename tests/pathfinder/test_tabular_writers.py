@@ -15,9 +15,11 @@ import pytest
 from cardiofabric.ingest.tabular import load_mapping
 from cardiofabric.mmio.oca import check_bundle
 from cardiofabric.pathfinder.cohort import SITES, SimPatient, SiteSpec, simulate_network
-from cardiofabric.pathfinder.writers.omop import write_omop
+from cardiofabric.pathfinder.writers.fhir import truth_consent
+from cardiofabric.pathfinder.writers.omop import withdrawal_date, write_omop
 from cardiofabric.pathfinder.writers.tabular import write_tabular
 from cardiofabric.pathfinder.writers.wearable import af_rate, write_wearables
+from cardiofabric.vocab.duo import DUO_TERMS
 from cardiofabric.vocab.maps import load_code_map
 
 SPECS = {s.name: s for s in SITES}
@@ -140,3 +142,55 @@ def test_wearables_only_for_wearers_and_alerts_follow_risk(
     )
     calm = SimPatient(**{**base.__dict__, "hypertension": False, "age": 40.0, "conditions": []})
     assert af_rate(risky) == pytest.approx(0.24) and af_rate(calm) == pytest.approx(0.01)
+
+
+def test_omop_and_extract_state_the_truths_consent(
+    network: dict[str, list[SimPatient]], tmp_path: Path
+) -> None:
+    kinds = ("GRU", "HMB", "DS", "GRU-no-genomics", "withdrawn")
+    patients = [
+        SimPatient(**{**p.__dict__, "consent": k})
+        for p, k in zip(network["se-uppsala"], kinds, strict=False)
+    ]
+    files = write_omop(patients, tmp_path / "omop", SPECS["se-uppsala"], seed=1)
+    tables = {f.name.split(".")[0]: f for f in files}
+    with tables["concept"].open(encoding="utf-8") as fh:
+        concept = next(r for r in csv.DictReader(fh) if r["concept_code"] == "59284-0")
+    assert (concept["vocabulary_id"], concept["concept_name"]) == ("LOINC", "Patient Consent")
+    with tables["observation"].open(encoding="utf-8") as fh:
+        rows = [
+            r for r in csv.DictReader(fh) if r["observation_concept_id"] == concept["concept_id"]
+        ]
+    for pid, p in enumerate(patients, start=1):
+        mine = [r for r in rows if r["person_id"] == str(pid)]
+        truth = truth_consent(p)
+        stated = {(r["qualifier_source_value"], r["value_as_string"]) for r in mine}
+        assert stated - {("withdrawn", "")} == {
+            *(("permit", t.code) for t in truth.permissions),
+            *(("deny", t.code) for t in truth.prohibitions),
+        }
+        assert all(
+            r["value_source_value"] == DUO_TERMS[r["value_as_string"]].abbreviation
+            for r in mine
+            if r["value_as_string"]
+        )
+        withdrawn = [
+            r["observation_date"] for r in mine if r["qualifier_source_value"] == "withdrawn"
+        ]
+        assert withdrawn == ([withdrawal_date(p)] if p.consent == "withdrawn" else [])
+    extract = write_tabular(patients, tmp_path / "fi", SPECS["fi-helsinki"], seed=1)
+    with extract[0].open(encoding="utf-8") as fh:
+        wide = list(csv.DictReader(fh, delimiter=";"))
+    cells = [(r["suostumus"], r["suostumus_kielto"], r["suostumus_tila"]) for r in wide]
+    assert cells == [
+        ("GRU", "", "voimassa"),
+        ("HMB", "", "voimassa"),
+        ("DS", "", "voimassa"),
+        ("GRU", "GSO", "voimassa"),
+        ("GRU", "", "peruttu"),
+    ]
+    mapping, _ = load_mapping(tmp_path / "fi" / "fi-helsinki.mapping.toml", "potilaat")
+    assert {c: mapping.columns[c].role for c in ("suostumus", "suostumus_tila")} == {
+        "suostumus": "consent_permissions",
+        "suostumus_tila": "consent_status",
+    }

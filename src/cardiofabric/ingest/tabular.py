@@ -59,14 +59,15 @@ code map knows it. One file may map several tables: ``[tables.<stem>]`` holds th
 ``columns`` and ``codes`` of ``<stem>.csv`` (a top-level ``[extract]`` is shared).
 
 OCA bundle (JSON, bare or ``{"bundle": ...}``): attributes are columns and types; the unit (or
-format) overlay gives units, label overlays labels, English entries person values, and
-``attribute_framing`` the meaning: ``SYSTEM:code`` (Numeric → measurement, Text → observation,
-Boolean or DateTime → condition, or medication for ATC) or ``cardiofabric:patient_id``,
-``cardiofabric:person.<field>``, ``cardiofabric:<role>`` (English entries of a
-``consent_status`` column its values); the ``person.index_date`` column dates the rows. A bundle says neither which code a text answer means (observations keep their
-text only) nor an item's own date column, nor how text is written: the source's options
-``language``, ``delimiter``, ``decimal``, ``date_format``, ``code_system`` and ``date_column``
-give those (and override a mapping file's ``[extract]``).
+format) overlay gives units, label overlays labels, English entries the values of person and
+``consent_status`` columns, and ``attribute_framing`` the meaning: ``SYSTEM:code`` (Numeric →
+measurement, Text → observation, Boolean or DateTime → condition, or medication for ATC) or
+``cardiofabric:patient_id``, ``cardiofabric:person.<field>``, ``cardiofabric:<role>`` (the
+consent roles too); the ``person.index_date`` column dates the rows. A bundle says neither which
+code a text answer means (observations keep their text only) nor an item's own date column, nor
+how text is written: the source's options ``language``, ``delimiter``, ``decimal``,
+``date_format``, ``code_system`` and ``date_column`` give those (and override a mapping file's
+``[extract]``).
 
 Consent. A row may carry the patient's research consent as GA4GH DUO terms, in columns with
 the roles ``consent_permissions`` and ``consent_prohibitions`` (DUO codes ``DUO:0000042`` or

@@ -6,7 +6,11 @@ Files, as a hospital's research data service hands them out:
   comma, dates ``d.m.yyyy``: sex, year of birth, index date, smoking, diagnoses (0/1, or the
   date of a myocardial infarction), medications (0/1), blood pressure, heart rate, and the
   outcome: ``mace`` (kyllä/ei) with ``seuranta_päättyi``, the date of the event or of the end of
-  follow-up (index date + ``time_years``);
+  follow-up (index date + ``time_years``); and the research consent of
+  :func:`~cardiofabric.pathfinder.writers.fhir.truth_consent` as DUO abbreviations:
+  ``suostumus`` (permitted uses, e.g. ``GRU``), ``suostumus_kielto`` (prohibited uses: ``GSO``
+  for GRU without genomic data), ``suostumus_tila`` (``voimassa`` in force, ``peruttu``
+  withdrawn) and ``suostumus_pvm`` (the index date, or the withdrawal's date);
 - ``laboratorio.csv``: one row per lab result (long), with the laboratory's own codes
   (``HUS-LAB``; synthetic codes, not the national laboratory code list), Finnish test names and
   Finnish units: lipids in mmol/l, HbA1c in mmol/mol (IFCC, as Finnish laboratories report it),
@@ -34,13 +38,16 @@ import numpy as np
 
 from cardiofabric.ingest.tabular import load_mapping
 from cardiofabric.pathfinder.cohort import SimPatient, SiteSpec
+from cardiofabric.pathfinder.writers.fhir import truth_consent
 from cardiofabric.pathfinder.writers.omop import (
     CONDITIONS,
     MEASUREMENTS,
     SMOKING,
     event_date,
     source_value_text,
+    withdrawal_date,
 )
+from cardiofabric.vocab.duo import DUO_TERMS
 from cardiofabric.vocab.units import convert
 
 __all__ = ["LAB_CODES", "write_tabular"]
@@ -76,6 +83,8 @@ _VITAL_COLUMNS = {
     "syke": ("heart_rate", "/min", "Syke", "Heart rate"),
 }
 _SMOKING_FI = {"never": "ei koskaan", "former": "lopettanut", "current": "tupakoi"}
+_CONSENT_STATUS_FI = {"active": "voimassa", "withdrawn": "peruttu"}
+_CONSENT_COLUMNS = ("suostumus", "suostumus_kielto", "suostumus_tila", "suostumus_pvm")
 
 
 def _fi_date(iso: str) -> str:
@@ -175,6 +184,23 @@ def _mapping_text(site: str) -> str:
     wide["seuranta_päättyi"] = {
         "role": "date",
         "labels": _fin_eng("Seuranta päättyi", "End of follow-up: the event, or censoring"),
+    }
+    wide["suostumus"] = {
+        "role": "consent_permissions",
+        "labels": _fin_eng("Tutkimussuostumus (DUO)", "Research consent: permitted uses (DUO)"),
+    }
+    wide["suostumus_kielto"] = {
+        "role": "consent_prohibitions",
+        "labels": _fin_eng("Suostumuksen rajoitukset (DUO)", "Research consent: prohibited uses"),
+    }
+    wide["suostumus_tila"] = {
+        "role": "consent_status",
+        "values": {fi: status for status, fi in _CONSENT_STATUS_FI.items()},
+        "labels": _fin_eng("Suostumuksen tila", "Consent status"),
+    }
+    wide["suostumus_pvm"] = {
+        "role": "consent_date",
+        "labels": _fin_eng("Suostumuksen päivämäärä", "Date of the consent or its withdrawal"),
     }
     long: dict[str, dict[str, Any]] = {
         "potilastunnus": {"patient_id": True, "labels": _fin_eng("Potilastunnus", "Patient id")},
@@ -289,6 +315,7 @@ def write_tabular(
         *_VITAL_COLUMNS,
         "mace",
         "seuranta_päättyi",
+        *_CONSENT_COLUMNS,
     ]
     wide, long = [], []
     for i, p in enumerate(patients):
@@ -307,6 +334,14 @@ def write_tabular(
             for col, (m, *_) in _VITAL_COLUMNS.items()
         ]
         row += ["kyllä" if p.event else "ei", _fi_date(event_date(p))]
+        consent = truth_consent(p)
+        withdrawn = consent.status == "withdrawn"
+        row += [
+            ",".join(DUO_TERMS[t.code].abbreviation for t in consent.permissions),
+            ",".join(DUO_TERMS[t.code].abbreviation for t in consent.prohibitions),
+            _CONSENT_STATUS_FI[consent.status],
+            _fi_date(withdrawal_date(p) if withdrawn else p.index_date),
+        ]
         wide.append(row)
         for code, (m, fi, unit, _) in LAB_CODES.items():
             value = float(getattr(p, m))
