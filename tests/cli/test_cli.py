@@ -113,6 +113,7 @@ def test_the_command_tree_is_complete() -> None:
         ("pathfinder",),  # tests/pathfinder/test_generate.py
         ("pathfinder", "generate"),
         ("pathfinder", "ingest"),
+        ("pathfinder", "demo"),
         ("ecg",),  # tests/ingest/test_ecg.py
         ("ecg", "measure"),
     }
