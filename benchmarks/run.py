@@ -8,6 +8,11 @@ from pathlib import Path
 
 HERE = Path(__file__).parent
 
-for script, args in (("bench_mmio.py", []), ("bench_mmio.py", ["--encrypt", "--objects", "2000"])):
+RUNS = (
+    ("bench_mmio.py", []),
+    ("bench_mmio.py", ["--encrypt", "--objects", "2000"]),
+    ("bench_ingest.py", []),
+)
+for script, args in RUNS:
     print(f"== {script} {' '.join(args)}", flush=True)
     subprocess.run([sys.executable, str(HERE / script), *args], check=True)

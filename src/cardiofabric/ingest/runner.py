@@ -47,6 +47,7 @@ class SourceResult:
     read: int = 0  # records the adapter read (rows, resources, files, calls)
     accepted: int = 0  # read minus rejected
     modalities: int = 0  # patient modalities the accepted records made
+    seconds: float = 0.0
     rejected: list[Rejection] = field(default_factory=list)
     coverage: dict[str, dict[str, int]] = field(default_factory=dict)
     unmapped: list[dict[str, Any]] = field(default_factory=list)
@@ -60,6 +61,7 @@ class SourceResult:
             "accepted": self.accepted,
             "rejected": len(self.rejected),
             "modalities": self.modalities,
+            "seconds": round(self.seconds, 3),
             "rejections": [{"record": r.record, "reason": r.reason} for r in self.rejected],
             "coverage": self.coverage,
             "unmapped": self.unmapped,
@@ -240,6 +242,7 @@ def _read_all(
             "code_map": code_map,
         }
         jobs = [(path, source.format, kwargs) for path in files]
+        started = time.perf_counter()
         for i, (got, rep) in enumerate(files_pool.map(jobs)):
             for rec, prov in got:
                 records.append((rec, prov))
@@ -250,6 +253,7 @@ def _read_all(
             result.rejected.extend(rep.rejected)
             if progress:
                 progress(label, i + 1, len(files))
+        result.seconds = time.perf_counter() - started
         # Adapters that do not count their reads: every modality and rejection was one record.
         result.read = max(result.read, result.modalities + len(result.rejected))
         result.accepted = result.read - len(result.rejected)
