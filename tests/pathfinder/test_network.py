@@ -22,7 +22,9 @@ from cardiofabric.ingest.config import load_site_config
 from cardiofabric.ingest.runner import FilePool, run_ingest
 from cardiofabric.mmio.pseudonym import pseudonymise
 from cardiofabric.pathfinder.generate import generate_network
+from cardiofabric.pathfinder.writers.fhir import CONSENT_TERMS
 from cardiofabric.store import SiteStore
+from cardiofabric.vocab.duo import resolve
 
 PATIENTS = 8
 
@@ -141,6 +143,11 @@ def test_every_site_agrees_with_the_truth(network: Path, site: str) -> None:
             assert not mine
         expected_status = "withdrawn" if row["consent"] == "withdrawn" else "active"
         assert consent[p]["status"] == expected_status
+        # The DUO terms themselves, whichever way the site recorded them (FHIR Consent, OMOP
+        # observation rows, extract columns).
+        want = CONSENT_TERMS[row["consent"]]
+        assert sorted(consent[p]["permissions"]) == sorted(resolve(t).code for t in want[0])
+        assert sorted(consent[p]["prohibitions"]) == sorted(resolve(t).code for t in want[1])
     assert ldl, "no LDL harmonised at this site"
 
 

@@ -105,7 +105,7 @@ _NAMES = {
     "ita": (("Rossi", "Russo", "Ferrari", "Bianchi", "Romano"), ("Giulia", "Marco", "Chiara")),
 }
 # The research consent as DUO terms (permissions, prohibitions); see ingest.fhir.consent.
-_CONSENT_TERMS = {
+CONSENT_TERMS = {
     "GRU": (["GRU"], []),
     "HMB": (["HMB"], []),
     "DS": (["DS"], []),
@@ -116,7 +116,7 @@ _CONSENT_TERMS = {
 
 def truth_consent(p: SimPatient) -> Consent:
     """The consent ingest should find for ``p`` (GSO prohibited = no use of genomic data)."""
-    permits, denies = _CONSENT_TERMS[p.consent]
+    permits, denies = CONSENT_TERMS[p.consent]
     status = "withdrawn" if p.consent == "withdrawn" else "active"
     return consent_from_terms(permits, denies, status=status)
 
@@ -295,7 +295,7 @@ class _Site:
         return out
 
     def consents(self, p: SimPatient, pid: str, ref: str, in_purpose: bool) -> list[dict[str, Any]]:
-        permits, denies = _CONSENT_TERMS[p.consent]
+        permits, denies = CONSENT_TERMS[p.consent]
         coding = [{"system": DUO, "code": _DUO[c]} for c in permits]
         provision: dict[str, Any] = {"type": "permit"}
         provision.update({"purpose": coding} if in_purpose else {"code": [{"coding": coding}]})
