@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
@@ -16,7 +17,14 @@ from rich.console import Console
 
 from cardiofabric.errors import CardioFabricError
 
-__all__ = ["console", "err_console", "handle_errors", "print_json", "write_output"]
+__all__ = [
+    "console",
+    "err_console",
+    "handle_errors",
+    "print_json",
+    "progress_bars",
+    "write_output",
+]
 
 # soft_wrap: never break a line at the terminal width. Messages carry paths, SAIDs and JSON
 # pointers that must stay whole to be copied or grepped (tables still fit the width).
@@ -46,6 +54,38 @@ def handle_errors(fn: Callable[P, R]) -> Callable[P, R]:
             raise typer.Exit(130) from None
 
     return wrapper
+
+
+@contextlib.contextmanager
+def progress_bars(show: bool = True) -> Iterator[Callable[[str, int, int | None], None]]:
+    """A progress-bar hook ``hook(label, done, total)``: one bar per label, on stderr."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TaskID,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    bar = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        disable=not show,
+        transient=True,
+    )
+    tasks: dict[str, TaskID] = {}
+
+    def hook(label: str, done: int, total: int | None) -> None:
+        if label not in tasks:
+            tasks[label] = bar.add_task(label, total=total)
+        bar.update(tasks[label], completed=done, total=total)
+
+    with bar:
+        yield hook
 
 
 def print_json(obj: Any) -> None:

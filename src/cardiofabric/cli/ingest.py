@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import typer
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-)
 from rich.table import Table
 
-from cardiofabric.cli._common import EXIT_FAILED, console, err_console, handle_errors, print_json
+from cardiofabric.cli._common import (
+    EXIT_FAILED,
+    console,
+    err_console,
+    handle_errors,
+    print_json,
+    progress_bars,
+)
 
 
 def print_report(data: dict[str, Any]) -> None:
@@ -90,31 +88,13 @@ def ingest(
     encryption recipients and its sources (path, format, options); see the README.
     """
     from cardiofabric.ingest.config import load_site_config
-    from cardiofabric.ingest.runner import report_path, run_ingest
+    from cardiofabric.ingest.runner import run_ingest
 
     config = load_site_config(site_config)
     show = not (no_progress or json_out)
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err_console,
-        disable=not show,
-        transient=True,
-    ) as bar:
-        tasks: dict[str, TaskID] = {}
-
-        def hook(label: str, done: int, total: int | None) -> None:
-            if label not in tasks:
-                tasks[label] = bar.add_task(label, total=total)
-            bar.update(tasks[label], completed=done, total=total)
-
+    with progress_bars(show) as hook:
         report = run_ingest(config, strict=strict, progress=hook, workers=workers)
     data = report.to_json()
-    if report.stored:
-        path = report_path(config)
-        path.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
     if json_out:
         print_json(data)
     else:

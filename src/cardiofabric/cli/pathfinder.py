@@ -5,24 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 from rich.table import Table
 
-from cardiofabric.cli._common import EXIT_FAILED, console, err_console, handle_errors, print_json
+from cardiofabric.cli._common import EXIT_FAILED, console, handle_errors, print_json, progress_bars
 
 app = typer.Typer(help="The synthetic five-site Pathfinder network.", no_args_is_help=True)
-
-
-def _progress(show: bool) -> tuple[Progress, dict[str, TaskID]]:
-    bar = Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        console=err_console,
-        disable=not show,
-        transient=True,
-    )
-    return bar, {}
 
 
 @app.command("generate")
@@ -37,14 +24,7 @@ def generate(
     """Write the sites' sources (FHIR, OMOP, CSV, ECG, DICOM, VCF, wearables) and the truth."""
     from cardiofabric.pathfinder.generate import generate_network
 
-    bar, tasks = _progress(not json_out)
-    with bar:
-
-        def hook(label: str, done: int, total: int) -> None:
-            if label not in tasks:
-                tasks[label] = bar.add_task(label, total=total)
-            bar.update(tasks[label], completed=done, total=total)
-
+    with progress_bars(not json_out) as hook:
         result = generate_network(out, sites=sites, patients=patients, seed=seed, progress=hook)
     if json_out:
         print_json(result.to_json())
@@ -70,30 +50,22 @@ def ingest(
     ),
 ) -> None:
     """Ingest every site of the network into its own store, as each site's steward would."""
-    import json
 
     from cardiofabric.ingest.config import load_site_config
-    from cardiofabric.ingest.runner import FilePool, report_path, run_ingest
+    from cardiofabric.ingest.runner import FilePool, run_ingest
     from cardiofabric.pathfinder.generate import load_network
 
     network = load_network(root)
     reports = []
-    bar, tasks = _progress(not json_out)
-    with bar, FilePool(workers) as pool:  # one set of worker processes for every site
+    with progress_bars(not json_out) as bars, FilePool(workers) as pool:
         for entry in network["sites"]:
             config = load_site_config(root / entry["config"])
 
             def hook(label: str, done: int, total: int | None, site: str = entry["name"]) -> None:
-                key = f"{site}: {label}"
-                if key not in tasks:
-                    tasks[key] = bar.add_task(key, total=total)
-                bar.update(tasks[key], completed=done, total=total)
+                bars(f"{site}: {label}", done, total)
 
             report = run_ingest(config, strict=strict, progress=hook, pool=pool)
-            data = report.to_json()
-            if report.stored:
-                report_path(config).write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
-            reports.append(data)
+            reports.append(report.to_json())
     if json_out:
         print_json({"network": str(root), "sites": reports})
     else:
@@ -145,14 +117,7 @@ def demo(
     """The Pathfinder demo: five hospitals, five ways of keeping data, one harmonised fabric."""
     from cardiofabric.pathfinder.demo import run_network_demo
 
-    bar, tasks = _progress(not json_out)
-    with bar:
-
-        def hook(label: str, done: int, total: int | None) -> None:
-            if label not in tasks:
-                tasks[label] = bar.add_task(label, total=total)
-            bar.update(tasks[label], completed=done, total=total)
-
+    with progress_bars(not json_out) as hook:
         result = run_network_demo(out, patients=patients, seed=seed, workers=workers, progress=hook)
     if json_out:
         print_json(result.to_json())

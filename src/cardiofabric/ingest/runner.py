@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import multiprocessing
 import os
 import time
@@ -212,6 +213,11 @@ def run_ingest(
         return report
     _store(config, records, secret, recipients, report, progress, batch_size)
     report.seconds = time.perf_counter() - t0
+    # The steward's record of the last run, beside the store (written atomically).
+    text = json.dumps(report.to_json(), indent=1, ensure_ascii=False) + "\n"
+    tmp = report_path(config).with_suffix(".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, report_path(config))
     return report
 
 
