@@ -286,6 +286,44 @@ def test_consent_mapping_rules() -> None:
     assert c is not None and (c.status, c.version, c.updated) == ("withdrawn", 4, "2023-05-01")
 
 
+def test_unknown_duo_term_rejects_the_consent_and_permits_nothing(tmp_path: Path) -> None:
+    # As in the OMOP and tabular adapters: a consent read in part could permit what the patient
+    # did not agree to, so the patient's consent is recorded empty, however old the others.
+    def consent(cid: str, day: str, *codes: str) -> dict[str, Any]:
+        coding = [{"system": DUO, "code": c} for c in codes]
+        return {
+            "resourceType": "Consent",
+            "id": cid,
+            "status": "active",
+            "scope": {
+                "coding": [
+                    {
+                        "system": "http://terminology.hl7.org/CodeSystem/consentscope",
+                        "code": "research",
+                    }
+                ]
+            },
+            "category": [{"text": "research"}],
+            "patient": {"reference": "Patient/p1"},
+            "dateTime": day,
+            "provision": {"type": "permit", "code": [{"coding": coding}]},
+        }
+
+    path = tmp_path / "b.json"
+    older, latest = consent("c0", "2020-01-01", "HMB"), consent("c1", "2023-01-01", "GRU", "XYZ")
+    path.write_text(json.dumps(_bundle(older, latest)))
+    (rec,), report = _read("fhir-bundle", path, "eng")
+    assert [(r.record, "'XYZ'" in r.reason) for r in report.rejected] == [("Consent/c1", True)]
+    assert rec.consent is not None
+    assert not rec.consent.permissions and not rec.consent.prohibitions
+    assert (rec.consent.version, rec.consent.updated) == (2, "2023-01-01")
+    # The same on its own: a well-formed DUO code that is no DUO term is unknown too.
+    reading = read_consent(_consent(provision={"purpose": [{"code": "DUO:9999999"}]}), 1)
+    assert reading is not None and "'DUO:9999999'" in reading.problems[0]
+    c = consent_of([reading])
+    assert c is not None and not c.permissions and not c.prohibitions
+
+
 # -- broken inputs: rejections per resource, or one clear InputError --------------------------
 
 

@@ -10,9 +10,10 @@ Importing this package registers both adapters.
 
 from __future__ import annotations
 
+from cardiofabric.ingest.consent import GENOMICS_PROHIBITION, consent_of
 from cardiofabric.ingest.fhir.bundle import FhirBundleAdapter
 from cardiofabric.ingest.fhir.collect import PatientCollector, deidentify
-from cardiofabric.ingest.fhir.consent import GENOMICS_PROHIBITION, consent_of, read_consent
+from cardiofabric.ingest.fhir.consent import read_consent
 from cardiofabric.ingest.fhir.ndjson import FhirNdjsonAdapter
 from cardiofabric.ingest.fhir.rows import study_digest
 

@@ -21,7 +21,8 @@ from typing import Any
 
 from cardiofabric.errors import InputError
 from cardiofabric.ingest.base import ModalityRecord, SourceContext
-from cardiofabric.ingest.fhir.consent import ConsentReading, consent_of, read_consent
+from cardiofabric.ingest.consent import ConsentReading, consent_of
+from cardiofabric.ingest.fhir.consent import read_consent
 from cardiofabric.ingest.fhir.parse import (
     SUPPORTED,
     ResourceError,
@@ -212,6 +213,8 @@ class PatientCollector:
             reading = read_consent(res, self._order)
             if reading is not None:
                 patient.consents.append(reading)
+                for problem in reading.problems:  # kept, but the patient's consent is empty
+                    self.ctx.reject(label, problem)
         elif rtype in _MEDICATION_USES:
             self._read_medication_use(res, pkey, lang, label)
         else:
