@@ -12,6 +12,7 @@ RUNS = (
     ("bench_mmio.py", []),
     ("bench_mmio.py", ["--encrypt", "--objects", "2000"]),
     ("bench_ingest.py", []),
+    ("bench_prs.py", []),
 )
 for script, args in RUNS:
     print(f"== {script} {' '.join(args)}", flush=True)

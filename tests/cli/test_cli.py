@@ -116,6 +116,11 @@ def test_the_command_tree_is_complete() -> None:
         ("pathfinder", "demo"),
         ("ecg",),  # tests/ingest/test_ecg.py
         ("ecg", "measure"),
+        ("prs",),  # tests/genomics/test_prs.py
+        ("prs", "score"),
+        ("variants",),  # tests/genomics/test_curate.py, tests/genomics/test_qc.py
+        ("variants", "qc"),
+        ("variants", "normalise"),
     }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from cardiofabric import __version__
-from cardiofabric.cli import demo, ecg, ingest, keys, mmio, pathfinder, store
+from cardiofabric.cli import demo, ecg, ingest, keys, mmio, pathfinder, prs, store, variants
 
 app = typer.Typer(
     name="cardiofabric",
@@ -20,6 +20,8 @@ app.add_typer(store.app, name="store")
 app.add_typer(keys.app, name="keys")
 app.add_typer(ecg.app, name="ecg")
 app.add_typer(pathfinder.app, name="pathfinder")
+app.add_typer(prs.app, name="prs")
+app.add_typer(variants.app, name="variants")
 app.command("demo")(demo.demo)
 app.command("ingest")(ingest.ingest)
 

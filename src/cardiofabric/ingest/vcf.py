@@ -36,14 +36,13 @@ from typing import IO, Any
 import numpy as np
 
 from cardiofabric.errors import InputError, MissingDependencyError
+from cardiofabric.genomics.builds import detect_build
 from cardiofabric.ingest.base import ModalityRecord, SourceContext, register
 from cardiofabric.mmio.container import PayloadSpec
 from cardiofabric.mmio.model import ModalityKind
 
 __all__ = ["VcfAdapter", "detect_build"]
 
-# Length of chromosome 1 in each assembly (GRC): the surest build signal in a header.
-_CHR1 = {249250621: "GRCh37", 248956422: "GRCh38"}
 # The empty BGZF block that ends every complete BGZF file (SAM/BAM spec v1 §4.1.2).
 _BGZF_EOF = bytes.fromhex("1f8b08040000000000ff0600424302001b0003000000000000000000")
 _MAX_CONSECUTIVE_ERRORS = 20
@@ -52,22 +51,6 @@ _ROW_BYTES = 160  # about what a row tuple and its strings hold in memory
 _EXPLAINED = 100  # bad lines explained in detail; later ones get the short reason
 # A row before it becomes a dict: chrom, pos, ref, alt, genotype, zygosity, gene, filter, qual.
 _Row = tuple[str, int, str, str, str, str, str | None, str | None, float | None]
-
-
-def detect_build(header: str) -> str | None:
-    """GRCh37/GRCh38 from ``##contig`` lengths or the ``##reference`` line; None when unknown."""
-    for m in re.finditer(r"##contig=<ID=(?:chr)?1,length=(\d+)", header):
-        build = _CHR1.get(int(m.group(1)))
-        if build:
-            return build
-    ref = re.search(r"##reference=(.*)", header)
-    if ref:
-        text = ref.group(1).lower()
-        if "38" in text:
-            return "GRCh38"
-        if "37" in text or "hg19" in text or "b37" in text:
-            return "GRCh37"
-    return None
 
 
 def _open_text(path: Path, gz: bool) -> gzip.GzipFile | io.BufferedReader:

@@ -101,14 +101,13 @@ def _pgs_snps(n: int = 40) -> tuple[PgsSnp, ...]:
     rng = np.random.default_rng(20240601)
     snps = []
     bases = "ACGT"
+    # Transitions and non-palindromic transversions only: A/T and C/G SNPs are strand-ambiguous,
+    # and PGS tools (pgsc_calc) drop them by default, which would blur the known score.
+    partners = {"A": "GC", "C": "TA", "G": "AT", "T": "CG"}
     for i in range(n):
         chrom = str(1 + i % 22)
         ref = bases[i % 4]
-        alt = (
-            bases[(i + 1 + i // 4) % 4]
-            if bases[(i + 1 + i // 4) % 4] != ref
-            else bases[(i + 2) % 4]
-        )
+        alt = partners[ref][(i // 4) % 2]
         snps.append(
             PgsSnp(
                 chrom,
