@@ -14,7 +14,13 @@ from cardiofabric.ingest.base import ModalityRecord, SourceContext, SourceReport
 from cardiofabric.ingest.fhir import GENOMICS_PROHIBITION, consent_of, read_consent
 from cardiofabric.ingest.fhir.parse import ResourceError, model_class
 from cardiofabric.ingest.pipeline import build_objects, read_source
-from cardiofabric.pathfinder.cohort import CARRIER_VARIANTS, SITES, SimPatient, simulate_network
+from cardiofabric.pathfinder.cohort import (
+    CARRIER_VARIANTS,
+    SITES,
+    SimPatient,
+    event_date,
+    simulate_network,
+)
 from cardiofabric.pathfinder.writers.fhir import (
     CONDITION_CODES,
     ICD10,
@@ -23,6 +29,8 @@ from cardiofabric.pathfinder.writers.fhir import (
     write_fhir_bundle,
     write_fhir_ndjson,
 )
+from cardiofabric.vocab.study import MACE, NO, YES
+from cardiofabric.vocab.systems import PATHFINDER_URI
 
 NL, IT = SITES[0], SITES[3]
 Content = dict[str, list[dict[str, Any]]]
@@ -82,7 +90,18 @@ def _check_truth(recs: list[ModalityRecord], patients: list[SimPatient], system:
     assert set(by_id) == {p.local_id for p in patients}
     for p in patients:
         c = by_id[p.local_id].content
-        assert c["person"] == [{"sex": p.sex, "source_sex": p.sex, "birth_year": p.birth_year}]
+        assert c["person"] == [
+            {
+                "sex": p.sex,
+                "source_sex": p.sex,
+                "birth_year": p.birth_year,
+                "index_date": p.index_date,  # ResearchSubject.period.start
+            }
+        ]
+        (mace,) = [r for r in c["observation"] if (r["code_system"], r["code"]) == MACE]
+        assert mace["source_code_system"] == PATHFINDER_URI and mace["mapped"]
+        assert mace["value_code"] == (YES if p.event else NO)
+        assert mace["date"] == event_date(p)
         # Lipids in mmol/L whatever the site reported (mmol/L or mg/dL, mass or substance LOINC).
         assert _value(c, "2089-1") == pytest.approx(p.ldl, abs=0.006)
         assert _value(c, "2085-9") == pytest.approx(p.hdl, abs=0.006)
@@ -434,3 +453,41 @@ def test_ndjson_broken_lines_and_damaged_files(it: dict[str, Any], tmp_path: Pat
     empty.mkdir()
     with pytest.raises(InputError, match=r"no \.ndjson"):
         _read("fhir-ndjson", empty, "ita")
+
+
+def _subject(pid: str, status: str, start: str, study: str) -> dict[str, Any]:
+    return {
+        "resourceType": "ResearchSubject",
+        "id": f"{pid}-{study}-{start}",
+        "status": status,
+        "period": {"start": start},
+        "study": {"identifier": {"system": "https://example.org/study", "value": study}},
+        "individual": {"reference": f"Patient/{pid}"},
+    }
+
+
+def test_research_subject_gives_the_index_date(tmp_path: Path) -> None:
+    """The earliest entry into a study; candidates never entered; ``research_study`` filters."""
+    folder = tmp_path / "export"
+    folder.mkdir()
+    patients = [{"resourceType": "Patient", "id": pid} for pid in ("a", "b", "c")]
+    subjects = [  # read before the Patient file: the reference is resolved at the end
+        _subject("a", "off-study", "2019-04-02", "PATHFINDER"),
+        _subject("a", "on-study", "2017-01-15", "OTHER"),
+        _subject("b", "candidate", "2018-06-01", "PATHFINDER"),
+        _subject("c", "on-study", "2020-02-29", "PATHFINDER"),
+    ]
+    for name, rows in (("Patient", patients), ("AResearchSubject", subjects)):
+        text = "\n".join(json.dumps(r) for r in rows) + "\n"
+        (folder / f"{name}.ndjson").write_text(text, encoding="utf-8")
+
+    def index_dates(**options: Any) -> dict[str, str | None]:
+        report = SourceReport(source=str(folder), format="fhir-ndjson")
+        ctx = SourceContext(site="s", language="eng", options=options, report=report)
+        recs = get_adapter("fhir-ndjson").read(folder, ctx)
+        assert not report.rejected
+        return {r.local_id: r.content["person"][0].get("index_date") for r in recs}
+
+    assert index_dates() == {"a": "2017-01-15", "b": None, "c": "2020-02-29"}
+    filtered = index_dates(research_study="PATHFINDER")
+    assert filtered == {"a": "2019-04-02", "b": None, "c": "2020-02-29"}

@@ -27,6 +27,7 @@ from cardiofabric.pathfinder.writers.omop import (
     write_omop,
 )
 from cardiofabric.vocab.maps import CodeMap, Target
+from cardiofabric.vocab.study import MACE
 from cardiofabric.vocab.units import convert
 
 SE, DE = (s for s in SITES if s.name in ("se-uppsala", "de-berlin"))
@@ -98,7 +99,8 @@ def test_round_trip_recovers_the_truth(extracts: dict[str, Any], site: str) -> N
             compared += 1
         smoking, mace = sorted(content["observation"], key=lambda r: r["date"])
         assert (smoking["code"], smoking["value_code"]) == ("72166-2", SMOKING[p.smoking][0])
-        assert mace["mapped"] is False and mace["source_code"] == "MACE"
+        assert mace["mapped"] is True and mace["source_code"] == "MACE"
+        assert (mace["code_system"], mace["code"]) == MACE  # the local Pathfinder concept
         assert mace["value_code"] == ("373066001" if p.event else "373067005")
         assert mace["date"] == event_date(p)
     # every value but the few missing, rejected or unmapped ones is compared

@@ -28,6 +28,7 @@ from cardiofabric.pathfinder.writers.omop import (
 )
 from cardiofabric.pathfinder.writers.tabular import LAB_CODES, write_tabular
 from cardiofabric.vocab.maps import CodeMap, load_code_map
+from cardiofabric.vocab.study import MACE
 
 FI = next(s for s in SITES if s.name == "fi-helsinki")
 N = 40
@@ -100,8 +101,9 @@ def test_wide_table_recovers_the_truth(fi: dict[str, Any]) -> None:
         smoking = next(r for r in content["observation"] if r["code"] == "72166-2")
         assert smoking["value_code"] == SMOKING[p.smoking][0]
         assert smoking["source_label"] == "Tupakointi" and smoking["source_language"] == "fin"
-        mace = next(r for r in content["observation"] if r["source_code"] == "MACE")
-        assert not mace["mapped"] and mace["source_code_system"] == "Pathfinder"
+        # The study's outcome, "Pathfinder:MACE" in the data dictionary, harmonised.
+        mace = next(r for r in content["observation"] if r["source_code"] == "mace")
+        assert mace["mapped"] and (mace["code_system"], mace["code"]) == MACE
         assert mace["value_text"] == ("kyllä" if p.event else "ei")
         assert mace["date"] == event_date(p)
     assert compared == N * 3 - max(1, N // 25)  # the writer leaves a few vitals empty

@@ -9,6 +9,7 @@ written from — through pseudonyms, unit conversions, local codes and languages
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import json
 import tomllib
 from pathlib import Path
@@ -25,6 +26,7 @@ from cardiofabric.pathfinder.generate import generate_network
 from cardiofabric.pathfinder.writers.fhir import CONSENT_TERMS
 from cardiofabric.store import SiteStore
 from cardiofabric.vocab.duo import resolve
+from cardiofabric.vocab.study import MACE, NO, YES
 
 PATIENTS = 8
 
@@ -123,6 +125,14 @@ def test_every_site_agrees_with_the_truth(network: Path, site: str) -> None:
     }
     variants = _store_rows(network, site, "SELECT pseudonym, chrom, pos, ref, alt FROM variant")
     consent = {r["pseudonym"]: r for r in _store_rows(network, site, "SELECT * FROM consent")}
+    outcomes: dict[str, list[dict[str, Any]]] = {}
+    for r in _store_rows(
+        network,
+        site,
+        "SELECT pseudonym, value_code_system, value_code, date FROM observation "
+        f"WHERE code_system = '{MACE[0]}' AND code = '{MACE[1]}' AND mapped",
+    ):
+        outcomes.setdefault(r["pseudonym"], []).append(r)
     for local, row in truth.items():
         p = ids[local]
         assert people[p]["sex"] == row["sex"]
@@ -148,6 +158,16 @@ def test_every_site_agrees_with_the_truth(network: Path, site: str) -> None:
         want = CONSENT_TERMS[row["consent"]]
         assert sorted(consent[p]["permissions"]) == sorted(resolve(t).code for t in want[0])
         assert sorted(consent[p]["prohibitions"]) == sorted(resolve(t).code for t in want[1])
+        # Time to event for survival analysis: the index date and one harmonised outcome row,
+        # dated at the event or the end of follow-up (whole days from time_years x 365.25).
+        index_date = dt.date.fromisoformat(row["index_date"])
+        assert people[p]["index_date"] == index_date
+        (outcome,) = outcomes[p]
+        assert outcome["value_code_system"] == "SNOMEDCT"
+        assert outcome["value_code"] == (YES if row["event"] == "True" else NO)
+        days = (outcome["date"].date() - index_date).days
+        assert abs(days - float(row["time_years"]) * 365.25) <= 2
+    assert set(outcomes) == set(ids.values())
     assert ldl, "no LDL harmonised at this site"
 
 

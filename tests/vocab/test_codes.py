@@ -17,6 +17,7 @@ from cardiofabric.vocab.codes import (
     preferred,
 )
 from cardiofabric.vocab.conditions import CONDITIONS, CROSSMAP, SMOKING_STATUS
+from cardiofabric.vocab.study import MACE
 from cardiofabric.vocab.systems import (
     STANDARD_SYSTEMS,
     is_standard,
@@ -120,6 +121,9 @@ def test_the_requested_measurements_are_present() -> None:
         ("http://hl7.org/fhir/sid/icd-10-cm", "ICD10CM"),
         ("HP", "HPO"),
         ("http://www.whocc.no/atc", "ATC"),
+        # The Pathfinder study's outcome system: FHIR CodeSystem, OMOP vocabulary_id, extract.
+        ("https://pathfinder.example/fhir/CodeSystem/outcome", "PATHFINDER"),
+        ("Pathfinder", "PATHFINDER"),
         ("HUS-LAB", "HUS-LAB"),  # a local system stays itself
         ("  ", None),
         (None, None),
@@ -139,6 +143,9 @@ def test_lookup_accepts_uris_and_sloppy_codes() -> None:
     assert normalise_code("ATC", "c10aa05") == "C10AA05"
     assert system_uri("SNOMED CT") == "http://snomed.info/sct"
     assert is_standard("urn:oid:2.16.840.1.113883.6.96") and not is_standard("local")
+    mace = lookup("Pathfinder", " mace ")
+    assert mace is not None and (mace.system, mace.code) == MACE
+    assert system_uri("PATHFINDER") == "https://pathfinder.example/fhir/CodeSystem/outcome"
 
 
 @pytest.mark.parametrize(
@@ -154,6 +161,8 @@ def test_lookup_accepts_uris_and_sloppy_codes() -> None:
         ("HPO", "HP:001639", False),
         ("ATC", "C10AA05", True),
         ("ATC", "C10A05", False),
+        ("PATHFINDER", "MACE", True),
+        ("PATHFINDER", "mace", False),  # normalise_code first
         ("local", "4567", False),
     ],
 )

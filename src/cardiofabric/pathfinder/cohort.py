@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from typing import Literal
 
 import numpy as np
@@ -46,6 +47,7 @@ __all__ = [
     "Carrier",
     "SimPatient",
     "SiteSpec",
+    "event_date",
     "simulate_network",
 ]
 
@@ -406,6 +408,15 @@ def _outcomes(
         p.time_years = round(min(t_event, t_censor), 4)
         if p.event and rng.random() < 0.6:
             p.conditions.append("mi")
+
+
+def event_date(p: SimPatient) -> str:
+    """The date of the MACE event, or of the end of follow-up: index date + ``time_years``.
+
+    Whole days, ``round(time_years * 365.25)``: every site's writer dates the outcome this way.
+    """
+    start = date.fromisoformat(p.index_date)
+    return (start + timedelta(days=round(p.time_years * 365.25))).isoformat()
 
 
 def simulate_network(

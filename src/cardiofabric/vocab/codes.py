@@ -1,10 +1,11 @@
 """The curated cardiology vocabulary: lookup, hierarchy and cross-maps across code systems.
 
 The entries live in :mod:`~cardiofabric.vocab.loinc` (LOINC 2.77), :mod:`~.conditions`
-(SNOMED CT International Edition, WHO ICD-10 2019, ICD-10-CM FY2024, HPO 2025-11-24) and
-:mod:`~.atc` (WHO ATC/DDD Index 2024); each module's docstring names its sources. Each entry
-is a code a harmonised row may carry, with its English label and, where numeric, the canonical
-UCUM unit and the analyte used for molar conversions.
+(SNOMED CT International Edition, WHO ICD-10 2019, ICD-10-CM FY2024, HPO 2025-11-24),
+:mod:`~.atc` (WHO ATC/DDD Index 2024) and :mod:`~.study` (the Pathfinder study's outcome);
+each module's docstring names its sources. Each entry is a code a harmonised row may carry,
+with its English label and, where numeric, the canonical UCUM unit and the analyte used for
+molar conversions.
 
 Query helpers, in the spirit of Beacon v2 ``includeDescendantTerms`` and FHIR ``$translate``:
 
@@ -22,6 +23,7 @@ from collections import defaultdict
 from cardiofabric.vocab.atc import ATC_CODES
 from cardiofabric.vocab.conditions import CONDITION_CODES, CROSSMAP
 from cardiofabric.vocab.loinc import LOINC_CODES
+from cardiofabric.vocab.study import STUDY_CODES
 from cardiofabric.vocab.systems import (
     SYSTEM_URIS,
     Code,
@@ -43,7 +45,7 @@ __all__ = [
 ]
 
 CODES: dict[tuple[str, str], Code] = {
-    (c.system, c.code): c for c in (*LOINC_CODES, *CONDITION_CODES, *ATC_CODES)
+    (c.system, c.code): c for c in (*LOINC_CODES, *CONDITION_CODES, *ATC_CODES, *STUDY_CODES)
 }
 
 _CHILDREN: dict[tuple[str, str], set[str]] = defaultdict(set)

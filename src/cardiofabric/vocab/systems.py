@@ -1,9 +1,12 @@
 """Code systems: their names, their FHIR URIs and OIDs, and what a well-formed code looks like.
 
 Every harmonised row names its system by one short name: ``LOINC``, ``SNOMEDCT``, ``ICD10``,
-``ICD10CM``, ``HPO``, ``ATC``. Sources spell systems many ways (FHIR ``Coding.system`` URIs,
-HL7 v3 OIDs, OMOP ``vocabulary_id`` values, hand-typed names); :func:`normalise_system` maps
-them all to the short name and leaves a local system's name as it is.
+``ICD10CM``, ``HPO``, ``ATC``, and ``PATHFINDER`` for the study-defined outcomes of the
+Pathfinder network (the composite ``MACE``, for which no standard code exists; every site
+records it under its own spelling of the study's system, see :data:`PATHFINDER_URI`).
+Sources spell systems many ways (FHIR ``Coding.system`` URIs, HL7 v3 OIDs, OMOP
+``vocabulary_id`` values, hand-typed names); :func:`normalise_system` maps them all to the
+short name and leaves a local system's name as it is.
 
 URIs from the HL7 Terminology (THO) code system registry (terminology.hl7.org, "External code
 systems"); OIDs from the HL7 OID registry (2.16.840.1.113883.6.x).
@@ -15,6 +18,7 @@ import re
 from dataclasses import dataclass
 
 __all__ = [
+    "PATHFINDER_URI",
     "STANDARD_SYSTEMS",
     "SYSTEM_URIS",
     "Code",
@@ -38,7 +42,7 @@ class Code:
     ``components`` lists the members of a panel.
     """
 
-    system: str  # LOINC | SNOMEDCT | ICD10 | HPO | ATC
+    system: str  # LOINC | SNOMEDCT | ICD10 | HPO | ATC | PATHFINDER
     code: str
     label: str
     unit: str | None = None
@@ -49,7 +53,11 @@ class Code:
 
 
 #: The systems a harmonised row may carry.
-STANDARD_SYSTEMS = frozenset({"LOINC", "SNOMEDCT", "ICD10", "ICD10CM", "HPO", "ATC"})
+STANDARD_SYSTEMS = frozenset({"LOINC", "SNOMEDCT", "ICD10", "ICD10CM", "HPO", "ATC", "PATHFINDER"})
+
+#: The FHIR CodeSystem of the Pathfinder network's study-defined outcomes (FHIR exports);
+#: OMOP extracts write the same system as ``vocabulary_id`` ``Pathfinder``.
+PATHFINDER_URI = "https://pathfinder.example/fhir/CodeSystem/outcome"
 
 #: FHIR URIs of the code systems → short names (HL7 THO external code systems).
 SYSTEM_URIS: dict[str, str] = {
@@ -60,6 +68,7 @@ SYSTEM_URIS: dict[str, str] = {
     "http://purl.obolibrary.org/obo/hp.owl": "HPO",
     "http://human-phenotype-ontology.org": "HPO",
     "http://www.whocc.no/atc": "ATC",
+    PATHFINDER_URI: "PATHFINDER",
 }
 _PREFERRED_URI = {
     "LOINC": "http://loinc.org",
@@ -68,6 +77,7 @@ _PREFERRED_URI = {
     "ICD10CM": "http://hl7.org/fhir/sid/icd-10-cm",
     "HPO": "http://purl.obolibrary.org/obo/hp.owl",
     "ATC": "http://www.whocc.no/atc",
+    "PATHFINDER": PATHFINDER_URI,
 }
 # HL7 OIDs (2.16.840.1.113883.6.x) as sources write them in CDA and v2 messages.
 _OIDS = {
@@ -96,6 +106,8 @@ _NAMES = {
     "atc": "ATC",
     "whoatc": "ATC",
     "atcddd": "ATC",
+    "pathfinder": "PATHFINDER",
+    "pathfinderoutcome": "PATHFINDER",
 }
 
 
@@ -141,7 +153,8 @@ def system_uri(system: str) -> str | None:
 # SNOMED CT: an SCTID of 6-18 digits (SNOMED CT Technical Implementation Guide 6.1);
 # ICD-10: letter, two digits, optional dot and up to 4 characters (WHO ICD-10 Vol. 2, 2.4);
 # HPO: HP: and seven digits; ATC: the five levels of the WHO ATC code (A, A10, A10B, A10BA,
-# A10BA02), per the WHO Collaborating Centre's "Structure and principles".
+# A10BA02), per the WHO Collaborating Centre's "Structure and principles"; PATHFINDER: the
+# study's own upper-case mnemonics (``MACE``).
 _FORMATS = {
     "LOINC": re.compile(r"^\d{1,7}-\d$"),
     "SNOMEDCT": re.compile(r"^[1-9]\d{5,17}$"),
@@ -149,12 +162,14 @@ _FORMATS = {
     "ICD10CM": re.compile(r"^[A-Z]\d[0-9A-Z](\.[0-9A-Z]{1,4})?$"),
     "HPO": re.compile(r"^HP:\d{7}$"),
     "ATC": re.compile(r"^[A-Z](\d{2}([A-Z]([A-Z](\d{2})?)?)?)?$"),
+    "PATHFINDER": re.compile(r"^[A-Z][A-Z0-9_]{1,31}$"),
 }
 
 
 def normalise_code(system: str | None, code: str | None) -> str | None:
     """A code as the system writes it: trimmed; ICD-10 upper case with its dot
-    (``i421`` → ``I42.1``); HPO with its colon (``HP_0001639`` → ``HP:0001639``); ATC upper case.
+    (``i421`` → ``I42.1``); HPO with its colon (``HP_0001639`` → ``HP:0001639``); ATC and
+    PATHFINDER upper case.
     """
     if code is None:
         return None
@@ -168,7 +183,7 @@ def normalise_code(system: str | None, code: str | None) -> str | None:
         c = c.upper().replace("_", ":")
         if c.isdigit():
             c = f"HP:{c.zfill(7)}"
-    elif short == "ATC":
+    elif short in ("ATC", "PATHFINDER"):
         c = c.upper().replace(" ", "")
     return c or None
 

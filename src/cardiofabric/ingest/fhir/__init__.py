@@ -4,7 +4,8 @@ Two adapters share one reader (:mod:`.collect`): ``fhir-bundle`` (a Bundle JSON 
 ``fhir-ndjson`` (a Bulk Data export). They read Patient, Condition, Observation (labs, vital
 signs with the blood pressure panel's components, ECG and echo measurements, smoking status),
 MedicationStatement/Request/Administration with their Medication, Procedure,
-FamilyMemberHistory, ImagingStudy and Consent (as GA4GH DUO terms, see :mod:`.consent`).
+FamilyMemberHistory, ImagingStudy, Consent (as GA4GH DUO terms, see :mod:`.consent`) and
+ResearchSubject (the cohort entry, ``person.index_date``; see :mod:`.collect`).
 Importing this package registers both adapters.
 """
 

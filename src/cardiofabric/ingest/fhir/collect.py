@@ -10,6 +10,14 @@ References (R4 ``references.html``) are resolved in this order: a contained reso
 literal ``[base/]Type/id``.
 Resources may refer forward (an NDJSON ``Observation`` file read before ``Patient``), so
 patients are matched and medications resolved only at the end.
+
+Cohort entry: a ``ResearchSubject`` (R4 ``researchsubject.html``) of the patient whose status
+says the patient entered the study (``on-study``, ``on-study-intervention``,
+``on-study-observation``, ``follow-up``, ``off-study`` or ``withdrawn``) gives
+``person.index_date``: its ``period.start``, the earliest when there are several. With the
+source option ``research_study`` only subjects of that study count (matched against
+``study.identifier.value`` or the literal ``study.reference``). The study's outcome is an
+ordinary ``Observation`` (see :mod:`.rows`), harmonised like any other.
 """
 
 from __future__ import annotations
@@ -26,6 +34,7 @@ from cardiofabric.ingest.fhir.consent import read_consent
 from cardiofabric.ingest.fhir.parse import (
     SUPPORTED,
     ResourceError,
+    date,
     language_of,
     reference_key,
     validate,
@@ -58,6 +67,11 @@ _ROW_BUILDERS = {
     "ImagingStudy": imaging_study_rows,
 }
 _MEDICATION_USES = ("MedicationStatement", "MedicationRequest", "MedicationAdministration")
+# ResearchSubject statuses (R4 research-subject-status) of a patient who entered the study.
+_ENTERED = frozenset(
+    {"on-study", "on-study-intervention", "on-study-observation", "follow-up", "off-study"}
+    | {"withdrawn"}
+)
 
 # Direct identifiers removed from kept resources (HIPAA Safe Harbor / GDPR minimisation): the
 # local id must never enter an object, and names, contacts, narrative and scanned forms are
@@ -120,6 +134,7 @@ class _Patient:
     consents: list[ConsentReading]
     labels: list[str]  # where each kept resource came from, for orphan rejections
     time: str = ""
+    index_date: str = ""  # the earliest cohort entry (ResearchSubject.period.start)
 
 
 @dataclass(frozen=True)
@@ -146,6 +161,7 @@ class PatientCollector:
         self.pending: list[_PendingMedication] = []
         self._order = 0
         self._id_system = ctx.options.get("patient_identifier_system")
+        self._study = ctx.options.get("research_study")
 
     # -- references -----------------------------------------------------------------------
     def register_full_url(self, full_url: Any, raw: Any) -> None:
@@ -199,7 +215,10 @@ class PatientCollector:
         if rtype == "Medication":
             self.medications[self._own_key(raw, full_url)] = (res, raw)
             return
-        subject = res.patient if rtype in ("Consent", "FamilyMemberHistory") else res.subject
+        if rtype in ("Consent", "FamilyMemberHistory"):
+            subject = res.patient
+        else:
+            subject = res.individual if rtype == "ResearchSubject" else res.subject
         ref = subject.reference if subject is not None else None
         pkey = self.resolve(ref)
         if pkey is None:
@@ -217,6 +236,8 @@ class PatientCollector:
                     self.ctx.reject(label, problem)
         elif rtype in _MEDICATION_USES:
             self._read_medication_use(res, pkey, lang, label)
+        elif rtype == "ResearchSubject":
+            self._read_research_subject(res, patient)
         else:
             self._add_rows(patient, _ROW_BUILDERS[rtype](self.h, res, lang))
         patient.kept.append(raw)
@@ -247,6 +268,20 @@ class PatientCollector:
         patient.content["person"] = [person]
         patient.kept.insert(0, raw)
         patient.labels.insert(0, label)
+
+    def _read_research_subject(self, res: Any, patient: _Patient) -> None:
+        if self._study:
+            study = res.study
+            ident = study.identifier.value if study.identifier is not None else None
+            if self._study not in (ident, study.reference):
+                return  # another study's subject: kept, but not this cohort's entry
+        if res.status not in _ENTERED:
+            return  # a candidate, never entered: no index date
+        start = date(res.period.start) if res.period is not None else None
+        if start is None:
+            raise ResourceError("no period.start: the date of cohort entry is unknown")
+        if not patient.index_date or start < patient.index_date:
+            patient.index_date = start
 
     def _read_medication_use(self, res: Any, pkey: str, lang: str, label: str) -> None:
         if res.status in ("entered-in-error", "cancelled", "not-taken", "not-done"):
@@ -308,6 +343,8 @@ class PatientCollector:
                 self.ctx.reject(label, f"refers to {key}, which is not in the {self.container}")
         for key, local in self.local_ids.items():
             p = self.patients[key]
+            if p.index_date:  # set here: the ResearchSubject may come before the Patient
+                p.content["person"][0]["index_date"] = p.index_date
 
             def is_patient(ref: str, key: str = key) -> bool:
                 return self.resolve(ref) == key

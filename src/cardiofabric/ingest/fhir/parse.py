@@ -42,12 +42,13 @@ SUPPORTED = frozenset(
         "FamilyMemberHistory",
         "Consent",
         "ImagingStudy",
+        "ResearchSubject",
     }
 )
 
 # Preferred coding per CodeableConcept: standard systems first (R4 CodeableConcept: a concept may
 # carry several codings of the same meaning; the row keeps the standard one).
-_PREFERENCE = ("LOINC", "SNOMEDCT", "ICD10", "ICD10CM", "ATC", "HPO")
+_PREFERENCE = ("LOINC", "SNOMEDCT", "ICD10", "ICD10CM", "ATC", "HPO", "PATHFINDER")
 
 # A literal reference (R4 ``references.html#literal``): [base/]Type/id[/_history/version].
 _REFERENCE = re.compile(r"(?:^|/)([A-Z][A-Za-z]+)/([A-Za-z0-9\-.]{1,64})(?:/_history/[^/]+)?$")

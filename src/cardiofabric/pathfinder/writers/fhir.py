@@ -10,14 +10,28 @@
   conditions in ICD-10 (WHO); lipids and creatinine in mg/dL; ``MedicationRequest`` referring to
   ``Medication`` resources.
 
-Per patient: Patient, laboratory results, the blood pressure panel (85354-9 with systolic and
-diastolic components), heart rate, smoking status (72166-2), ECG measurements and an ECG
-Procedure when the patient has an ECG, an ImagingStudy and the LVEF when imaged, conditions,
-medications, a FamilyMemberHistory for carriers, and the research Consent with DUO codes (see
-:func:`truth_consent`; the nl site records a withdrawal as a newer ``inactive`` Consent, the it
-site as a ``rejected`` one). Each export has two realistic defects: one Observation that is not
-valid FHIR (a comparator typed into ``valueQuantity.value`` in nl, a day-first date in it), which
-ingest rejects, and one Observation under an unmapped local lab code. Deterministic by seed.
+Per patient: Patient, the cohort entry and the outcome (see below), laboratory results, the
+blood pressure panel (85354-9 with systolic and diastolic components), heart rate, smoking
+status (72166-2), ECG measurements and an ECG Procedure when the patient has an ECG, an
+ImagingStudy and the LVEF when imaged, conditions, medications, a FamilyMemberHistory for
+carriers, and the research Consent with DUO codes (see :func:`truth_consent`; the nl site
+records a withdrawal as a newer ``inactive`` Consent, the it site as a ``rejected`` one). Each
+export has two realistic defects: one Observation that is not valid FHIR (a comparator typed
+into ``valueQuantity.value`` in nl, a day-first date in it), which ingest rejects, and one
+Observation under an unmapped local lab code. Deterministic by seed.
+
+The time-to-event data, as a hospital taking part in a study keeps them in its FHIR server:
+
+- cohort entry: a ``ResearchSubject`` (R4 ``researchsubject.html``) whose ``individual`` is the
+  patient, ``study`` a logical reference to the Pathfinder ``ResearchStudy`` (identifier
+  :data:`STUDY_SYSTEM` ``|PATHFINDER``), ``period.start`` the index date and ``period.end`` the
+  end of follow-up (the event or censoring), status ``off-study``; ingest reads
+  ``period.start`` as ``person.index_date``;
+- outcome: an ``Observation`` coded :data:`~cardiofabric.vocab.systems.PATHFINDER_URI`
+  ``|MACE`` (the study's CodeSystem: no standard code exists for the composite), label in the
+  site's language, ``valueCodeableConcept`` SNOMED CT 373066001 Yes / 373067005 No and
+  ``effectiveDateTime`` the date of the event or of the end of follow-up
+  (:func:`~cardiofabric.pathfinder.cohort.event_date`), as the OMOP and tabular sites date it.
 """
 
 from __future__ import annotations
@@ -34,9 +48,17 @@ import numpy as np
 from cardiofabric.errors import MissingDependencyError
 from cardiofabric.mmio.consent import consent_from_terms
 from cardiofabric.mmio.model import Consent
-from cardiofabric.pathfinder.cohort import SimPatient, SiteSpec
+from cardiofabric.pathfinder.cohort import SimPatient, SiteSpec, event_date
+from cardiofabric.vocab.study import NO, YES
+from cardiofabric.vocab.systems import PATHFINDER_URI
 
-__all__ = ["CONDITION_CODES", "truth_consent", "write_fhir_bundle", "write_fhir_ndjson"]
+__all__ = [
+    "CONDITION_CODES",
+    "STUDY_SYSTEM",
+    "truth_consent",
+    "write_fhir_bundle",
+    "write_fhir_ndjson",
+]
 
 LOINC, SCT, ICD10 = "http://loinc.org", "http://snomed.info/sct", "http://hl7.org/fhir/sid/icd-10"
 ATC, UCUM = "http://www.whocc.no/atc", "http://unitsofmeasure.org"
@@ -47,6 +69,8 @@ _CAT = _THO + "observation-category"
 _ROLE, _ACTCODE = _THO + "v3-RoleCode", _THO + "v3-ActCode"
 _CLINICAL, _SCOPE = _THO + "condition-clinical", _THO + "consentscope"
 _RESOURCE_TYPES = "http://hl7.org/fhir/resource-types"
+#: The identifier system of the network's ResearchStudy, to which each ResearchSubject refers.
+STUDY_SYSTEM = "https://pathfinder.example/fhir/NamingSystem/study"
 
 _CONDITIONS = ("hcm", "lqts", "fh", "diabetes", "hypertension", "mi")
 #: Condition codes per code system: SNOMED CT for nl, WHO ICD-10 for it.
@@ -82,6 +106,7 @@ _TEXT: dict[str, dict[str, str]] = {
         "C10AA05": "atorvastatine 40 mg tablet", "C09AA05": "ramipril 5 mg capsule",
         "A10BA02": "metformine 500 mg tablet", "FTH": "vader", "MTH": "moeder",
         "BRO": "broer", "SIS": "zus", "local": "Galectine-3", "ntprobnp": "NT-proBNP",
+        "mace": "Ernstige cardiovasculaire gebeurtenis (MACE)", "yes": "ja", "no": "nee",
     },
     "ita": {
         "ldl": "Colesterolo LDL", "hdl": "Colesterolo HDL", "tc": "Colesterolo totale",
@@ -98,6 +123,7 @@ _TEXT: dict[str, dict[str, str]] = {
         "C09AA05": "ramipril 5 mg compresse", "A10BA02": "metformina 850 mg compresse",
         "FTH": "padre", "MTH": "madre", "BRO": "fratello", "SIS": "sorella",
         "local": "Galectina-3", "ntprobnp": "NT-proBNP",
+        "mace": "Evento cardiovascolare maggiore (MACE)", "yes": "sì", "no": "no",
     },
 }  # fmt: skip
 _NAMES = {
@@ -221,6 +247,32 @@ class _Site:
         if p.has_imaging:
             o("lvef", "10230-1", "imaging", valueQuantity=_qty(round(p.lvef, 1), "%"))
         return out
+
+    def follow_up(self, p: SimPatient, pid: str, ref: str) -> list[dict[str, Any]]:
+        """The cohort entry (ResearchSubject) and the outcome (Observation) of ``p``."""
+        end = event_date(p)
+        subject = {
+            "resourceType": "ResearchSubject",
+            "id": f"{pid}-pathfinder",
+            "status": "off-study",
+            "period": {"start": p.index_date, "end": end},
+            "study": {
+                "identifier": {"system": STUDY_SYSTEM, "value": "PATHFINDER"},
+                "display": "Pathfinder",
+            },
+            "individual": {"reference": ref},
+        }
+        answer = YES if p.event else NO
+        outcome = {
+            "resourceType": "Observation",
+            "id": f"{pid}-mace",
+            "status": "final",
+            "code": _cc(PATHFINDER_URI, "MACE", self.t["mace"]),
+            "subject": {"reference": ref},
+            "effectiveDateTime": end,
+            "valueCodeableConcept": _cc(SCT, answer, self.t["yes" if p.event else "no"]),
+        }
+        return [subject, outcome]
 
     def procedures(self, p: SimPatient, pid: str, ref: str) -> list[dict[str, Any]]:
         t, day = self.t, p.index_date
@@ -402,7 +454,8 @@ def _medications(
 def _resources(site: _Site, p: SimPatient, pid: str, ref: str, bulk: bool) -> list[dict[str, Any]]:
     """Everything the site records about ``p`` but the Patient resource itself."""
     return (
-        site.observations(p, pid, ref)
+        site.follow_up(p, pid, ref)
+        + site.observations(p, pid, ref)
         + site.procedures(p, pid, ref)
         + site.clinical(p, pid, ref)
         + _medications(site, p, pid, ref, bulk)

@@ -16,8 +16,9 @@ How the truth is expressed:
 - medications: ATC concepts (standard and source), the drug's name as source value;
 - smoking: observation LOINC 72166-2 "Tobacco smoking status" with a SNOMED CT answer;
 - outcome: one observation per person, the local concept ``Pathfinder/MACE`` (no standard code
-  exists for the composite), answer SNOMED CT 373066001 Yes / 373067005 No, dated at the event or
-  at the end of follow-up; ``observation_period`` runs from the index date to the same day;
+  exists for the composite; ingest harmonises it to ``PATHFINDER``/``MACE``, see
+  :mod:`cardiofabric.vocab.study`), answer SNOMED CT 373066001 Yes / 373067005 No, dated at the
+  event or at the end of follow-up; ``observation_period`` runs from the index date to the same day;
 - research consent: the DUO terms of :func:`~cardiofabric.pathfinder.writers.fhir.truth_consent`
   as consent observations (the convention of :mod:`cardiofabric.ingest.omop`): one row per term
   at the index date, ``permit`` or ``deny`` (GRU without genomic data: ``deny`` DUO:0000016), the
@@ -43,7 +44,7 @@ from typing import Any
 
 import numpy as np
 
-from cardiofabric.pathfinder.cohort import SimPatient, SiteSpec
+from cardiofabric.pathfinder.cohort import SimPatient, SiteSpec, event_date
 from cardiofabric.pathfinder.writers.fhir import truth_consent
 from cardiofabric.vocab.duo import DUO_TERMS
 from cardiofabric.vocab.units import convert
@@ -203,12 +204,6 @@ _COLUMNS: dict[str, list[str]] = {
     "concept": _cols("""concept_id concept_name domain_id vocabulary_id concept_class_id
         standard_concept concept_code valid_start_date valid_end_date invalid_reason"""),
 }
-
-
-def event_date(p: SimPatient) -> str:
-    """The date of the MACE event, or of the end of follow-up: index date + ``time_years``."""
-    start = date.fromisoformat(p.index_date)
-    return (start + timedelta(days=round(p.time_years * 365.25))).isoformat()
 
 
 def withdrawal_date(p: SimPatient) -> str:
