@@ -41,8 +41,8 @@ from cardiofabric.ingest.ecg.record import (
     DeviceMeasurement,
     EcgRecording,
     ecg_record,
+    local_id_or_reject,
     read_each,
-    resolve_local_id,
     to_millivolts,
 )
 from cardiofabric.mmio.container import PayloadSpec
@@ -342,13 +342,10 @@ class DicomEcgAdapter:
 
     def _one(self, path: Path, ctx: SourceContext) -> Iterator[ModalityRecord]:
         recording, ds = _read(path)
-        local_id = resolve_local_id(path, ctx, recording.patient_id)
+        local_id = local_id_or_reject(
+            path, ctx, recording.patient_id, "(0010,0020) Patient ID is empty"
+        )
         if local_id is None:
-            ctx.reject(
-                f"file {path.name}",
-                "no patient id: (0010,0020) Patient ID is empty and no patient_id or "
-                "patient_ids option names one",
-            )
             return
         kept = dicom_bytes(deidentify(ds, salt=f"{ctx.site}:{local_id}"))
         yield ecg_record(

@@ -30,8 +30,8 @@ from cardiofabric.ingest.ecg.features import canonical_lead
 from cardiofabric.ingest.ecg.record import (
     EcgRecording,
     ecg_record,
+    local_id_or_reject,
     read_each,
-    resolve_local_id,
     to_millivolts,
 )
 
@@ -108,12 +108,9 @@ class EdfAdapter:
 
     def _one(self, path: Path, ctx: SourceContext) -> Iterator[ModalityRecord]:
         recording = read_edf_ecg(path)
-        local_id = resolve_local_id(path, ctx, recording.patient_id)
+        local_id = local_id_or_reject(
+            path, ctx, recording.patient_id, "the EDF+ patient code is empty or 'X'"
+        )
         if local_id is None:
-            ctx.reject(
-                f"file {path.name}",
-                "no patient id: the EDF+ patient code is empty or 'X' and no patient_id or "
-                "patient_ids option names one",
-            )
             return
         yield ecg_record(recording, local_id, media_type="application/x-edf")

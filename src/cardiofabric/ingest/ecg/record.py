@@ -111,6 +111,19 @@ def resolve_local_id(path: Path, ctx: SourceContext, from_file: str | None) -> s
     return None
 
 
+def local_id_or_reject(
+    path: Path, ctx: SourceContext, from_file: str | None, missing: str
+) -> str | None:
+    """The local id, or ``None`` after rejecting the file; ``missing`` says what the file lacked."""
+    local_id = resolve_local_id(path, ctx, from_file)
+    if local_id is None:
+        ctx.reject(
+            f"file {path.name}",
+            f"no patient id: {missing} and no patient_id or patient_ids option names one",
+        )
+    return local_id
+
+
 def feature_rows(recording: EcgRecording, ours: EcgFeatures) -> list[dict[str, Any]]:
     """``ecg_feature`` rows: ours, then the device's, in the order of the LOINC table."""
     rows = []

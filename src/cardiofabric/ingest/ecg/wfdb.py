@@ -28,8 +28,8 @@ from cardiofabric.ingest.ecg.features import canonical_lead
 from cardiofabric.ingest.ecg.record import (
     EcgRecording,
     ecg_record,
+    local_id_or_reject,
     read_each,
-    resolve_local_id,
     to_millivolts,
 )
 
@@ -123,12 +123,9 @@ class WfdbAdapter:
 
     def _one(self, path: Path, ctx: SourceContext) -> Iterator[ModalityRecord]:
         recording = read_wfdb_ecg(path)
-        local_id = resolve_local_id(path, ctx, recording.patient_id)
+        local_id = local_id_or_reject(
+            path, ctx, recording.patient_id, "no 'patient_id: <id>' comment in the header"
+        )
         if local_id is None:
-            ctx.reject(
-                f"file {path.name}",
-                "no patient id: no 'patient_id: <id>' comment in the header and no patient_id "
-                "or patient_ids option names one",
-            )
             return
         yield ecg_record(recording, local_id, media_type="application/x-wfdb")
