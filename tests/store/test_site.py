@@ -351,21 +351,38 @@ def test_an_older_store_is_migrated_forward_on_a_writable_open(
     store_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
     SiteStore.create(store_path, site="site-a").close()
-    monkeypatch.setattr(schema, "SCHEMA_VERSION", 2)
-    with pytest.raises(StoreError, match="no migration from store schema version 1 to 2"):
+    nxt = SCHEMA_VERSION + 1
+    monkeypatch.setattr(schema, "SCHEMA_VERSION", nxt)
+    with pytest.raises(
+        StoreError, match=f"no migration from store schema version {SCHEMA_VERSION} to {nxt}"
+    ):
         SiteStore.open(store_path)
 
     def add_note(con: duckdb.DuckDBPyConnection) -> None:
         con.execute("ALTER TABLE person ADD COLUMN note VARCHAR")
 
-    monkeypatch.setitem(database.MIGRATIONS, 1, add_note)
+    monkeypatch.setitem(database.MIGRATIONS, SCHEMA_VERSION, add_note)
     with pytest.raises(StoreError, match="read-only open cannot"):
         SiteStore.open(store_path, read_only=True)
     with SiteStore.open(store_path) as s:
-        assert s.schema_version == 2
+        assert s.schema_version == nxt
         meta = s.query("SELECT value FROM store_meta WHERE key = 'schema_version'")
-        assert meta == [{"value": "2"}]
+        assert meta == [{"value": str(nxt)}]
         assert "note" in [r["column_name"] for r in s.query("DESCRIBE person")]
+
+
+def test_a_version_1_store_gains_the_governance_and_cohort_tables(store_path: Path):
+    SiteStore.create(store_path, site="site-a").close()
+    with duckdb.connect(str(store_path / "store.duckdb")) as con:
+        for table in schema.V2_TABLES:
+            con.execute(f"DROP TABLE {table}")
+        con.execute("UPDATE store_meta SET value = '1' WHERE key = 'schema_version'")
+    with SiteStore.open(store_path) as s:
+        assert s.query("SELECT value FROM store_meta WHERE key = 'schema_version'") == [
+            {"value": "2"}
+        ]
+        tables = {r["name"] for r in s.query("SHOW TABLES")}
+        assert set(schema.V2_TABLES) <= tables
 
 
 def test_create_refuses_an_existing_store_a_busy_directory_and_a_bad_site(tmp_path: Path):

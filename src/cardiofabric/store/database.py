@@ -35,8 +35,19 @@ ENCODING_TYPE = "cardiofabric.store"
 Migration = Callable[[duckdb.DuckDBPyConnection], None]
 
 #: Forward migrations keyed by the schema version they upgrade *from*: ``MIGRATIONS[n]`` turns a
-#: version-n store into version n+1. Version 1 is the first, so there are none yet.
+#: version-n store into version n+1.
 MIGRATIONS: dict[int, Migration] = {}
+
+
+def _v1_to_v2(con: duckdb.DuckDBPyConnection) -> None:
+    """Version 2 adds governance tables (consent history, audit log, privacy budgets) and the
+    cohort view of variants (consent profiles, allele counts, genotyped individuals); it
+    changes no existing table. ``CREATE ... IF NOT EXISTS`` over the whole DDL adds exactly
+    those, and the allele counts are filled from the variant rows already there."""
+    con.execute(schema.ddl())
+
+
+MIGRATIONS[1] = _v1_to_v2
 
 
 def now() -> str:

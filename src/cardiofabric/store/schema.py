@@ -16,11 +16,12 @@ from cardiofabric.mmio.tables import CONTENT_TABLES, LINK_COLUMNS, Column, Table
 __all__ = ["CONTENT_TABLES", "LINK_COLUMNS", "SCHEMA_VERSION", "Column", "Table", "ddl"]
 
 #: Bumped whenever a table or column changes; the store migrates forward on open.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 #: Tables the store keeps itself (not filled from modality content).
-STORE_DDL = """
+STORE_DDL = (
+    """
 CREATE TABLE IF NOT EXISTS store_meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL);
 CREATE TABLE IF NOT EXISTS mmio_index (
     pseudonym VARCHAR PRIMARY KEY,
@@ -49,6 +50,81 @@ CREATE TABLE IF NOT EXISTS consent (
     updated_at TIMESTAMP
 );
 """
+    + """
+CREATE TABLE IF NOT EXISTS consent_history (
+    pseudonym VARCHAR NOT NULL,
+    status VARCHAR NOT NULL,
+    version INTEGER NOT NULL,
+    permissions VARCHAR[] NOT NULL,
+    prohibitions VARCHAR[] NOT NULL,
+    changed_at TIMESTAMP NOT NULL,
+    changed_by VARCHAR NOT NULL,
+    note VARCHAR
+);
+CREATE TABLE IF NOT EXISTS audit_log (
+    seq BIGINT PRIMARY KEY,
+    logged_at TIMESTAMP NOT NULL,
+    caller VARCHAR NOT NULL,
+    contract_id VARCHAR,
+    purpose VARCHAR[] NOT NULL,
+    endpoint VARCHAR NOT NULL,
+    query VARCHAR NOT NULL,
+    decision VARCHAR NOT NULL,
+    result_size BIGINT,
+    prev_hash VARCHAR NOT NULL,
+    hash VARCHAR NOT NULL
+);
+CREATE TABLE IF NOT EXISTS privacy_budget (
+    researcher VARCHAR NOT NULL,
+    dataset VARCHAR NOT NULL,
+    epsilon_total DOUBLE NOT NULL,
+    epsilon_spent DOUBLE NOT NULL,
+    queries BIGINT NOT NULL,
+    updated_at TIMESTAMP NOT NULL,
+    PRIMARY KEY (researcher, dataset)
+);
+CREATE TABLE IF NOT EXISTS consent_profile (
+    profile VARCHAR PRIMARY KEY,
+    status VARCHAR NOT NULL,
+    permissions VARCHAR[] NOT NULL,
+    prohibitions VARCHAR[] NOT NULL
+);
+CREATE TABLE IF NOT EXISTS allele_count (
+    build VARCHAR NOT NULL,
+    chrom VARCHAR NOT NULL,
+    pos BIGINT NOT NULL,
+    ref VARCHAR NOT NULL,
+    alt VARCHAR NOT NULL,
+    gene VARCHAR,
+    profile VARCHAR NOT NULL,
+    sex VARCHAR NOT NULL,
+    ancestry VARCHAR NOT NULL,
+    ac INTEGER NOT NULL,
+    het INTEGER NOT NULL,
+    hom INTEGER NOT NULL,
+    hemi INTEGER NOT NULL,
+    carriers INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS genotyped (
+    build VARCHAR NOT NULL,
+    profile VARCHAR NOT NULL,
+    sex VARCHAR NOT NULL,
+    ancestry VARCHAR NOT NULL,
+    individuals INTEGER NOT NULL
+);
+"""
+)
+
+#: Tables added by schema version 2 (governance and the cohort view of variants); the
+#: migration from version 1 creates exactly these.
+V2_TABLES = (
+    "consent_history",
+    "audit_log",
+    "privacy_budget",
+    "consent_profile",
+    "allele_count",
+    "genotyped",
+)
 
 
 def ddl() -> str:
@@ -59,4 +135,6 @@ def ddl() -> str:
         parts.append(f"CREATE TABLE IF NOT EXISTS {t.name} (\n    {cols}\n);")
         parts.append(f"CREATE INDEX IF NOT EXISTS {t.name}_pseudonym ON {t.name} (pseudonym);")
     parts.append("CREATE INDEX IF NOT EXISTS variant_locus ON variant (chrom, pos);")
+    parts.append("CREATE INDEX IF NOT EXISTS allele_count_locus ON allele_count (chrom, pos);")
+    parts.append("CREATE INDEX IF NOT EXISTS allele_count_gene ON allele_count (gene);")
     return "\n".join(parts)
