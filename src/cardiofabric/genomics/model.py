@@ -125,6 +125,9 @@ class Knowledge:
     revel: float | None = None
     cadd_phred: float | None = None
     spliceai: float | None = None
+    #: gnomAD's FILTER for the allele (``PASS``, ``RF``, ``AC0``, ...): a frequency from a
+    #: site that failed gnomAD's quality filters deserves less weight.
+    gnomad_filter: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -252,6 +255,9 @@ class Classification:
     knowledge: Knowledge
     evidence: tuple[Evidence, ...] = field(default_factory=tuple)
     disease: str | None = None
+    #: Criteria considered but not applied, and why (the data needed was missing, a rule of
+    #: combination withheld one): the trail behind what did not fire.
+    notes: tuple[str, ...] = ()
 
     @property
     def points(self) -> int:
@@ -284,4 +290,5 @@ class Classification:
             "criteria": self.criteria,
             "evidence": [e.to_json() for e in self.evidence],
             "knowledge": self.knowledge.to_json(),
+            "notes": list(self.notes),
         }
