@@ -7,7 +7,9 @@ next run completes it:
 2. with ``strict``, stop here if any record was rejected — nothing has been written;
 3. seal one MMIO per patient (content-addressed: unchanged patients give unchanged SAIDs);
 4. add the objects to the store in batches, each batch one transaction. An object already
-   indexed is "unchanged"; writing its directory again is a no-op.
+   indexed is "unchanged"; writing its directory again is a no-op;
+5. rebuild the store's allele counts (``store.alleles``) when they no longer match its objects
+   and consents: once per run, in its own transaction.
 """
 
 from __future__ import annotations
@@ -307,6 +309,10 @@ def _store(
             done += len(batch)
             if progress:
                 progress("store", done, len(objects))
+        # The cohort view of variants (Beacon allele counts) is rebuilt once per run, not per
+        # batch; also when this run changed nothing but the store was changed since the last
+        # rebuild (objects added outside a run, a run killed before this step).
+        store.refresh_allele_counts(only_if_stale=True)
     report.stored = True
 
 

@@ -29,7 +29,7 @@ import pickle
 import re
 import tempfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -118,28 +118,55 @@ def _sample_map(options: dict[str, Any], path: Path) -> dict[str, str]:
     return out
 
 
-def _gene_reader(header: str) -> Any:
-    """A function giving a record's gene symbol from INFO GENE, GENEINFO, ANN or CSQ."""
-    csq = re.search(r'##INFO=<ID=CSQ,.*?Format: ([^">]+)', header)
-    csq_at = csq.group(1).split("|").index("SYMBOL") if csq and "SYMBOL" in csq.group(1) else -1
+def _info_gene(variant: Any) -> str | None:
+    """The gene an INFO ``GENE`` or ``GENEINFO`` (dbSNP/ClinVar: ``SYMBOL:GeneID|...``) names."""
+    for key in ("GENE", "GENEINFO"):
+        val = variant.INFO.get(key)
+        if val:
+            return str(val).split(":")[0].split("|")[0] or None
+    return None
 
-    def gene(variant: Any) -> str | None:
-        for key in ("GENE", "GENEINFO"):
-            val = variant.INFO.get(key)
-            if val:
-                return str(val).split(":")[0].split("|")[0]
-        ann = variant.INFO.get("ANN")  # SnpEff: Allele|Annotation|Impact|Gene_Name|...
-        if ann:
-            parts = str(ann).split(",")[0].split("|")
-            if len(parts) > 3 and parts[3]:
-                return parts[3]
-        if csq_at >= 0:  # Ensembl VEP: fields named in the header's Format
-            parts = str(variant.INFO.get("CSQ") or "").split(",")[0].split("|")
-            if len(parts) > csq_at and parts[csq_at]:
-                return parts[csq_at]
-        return None
 
-    return gene
+def _gene_reader(vcf: Any) -> Callable[[Any, list[str]], list[str | None]]:
+    """A function giving a record's gene symbol per ALT allele.
+
+    From the VEP ``CSQ`` or SnpEff ``ANN`` annotation when the file carries one: the gene of the
+    transcript consequence :func:`~cardiofabric.genomics.annotation.pick` chooses for that
+    allele (MANE Select, the cardiac panel's transcript, canonical, then the most severe), so
+    that a variant in overlapping genes gets the gene its interpretation uses. Otherwise, or
+    when the annotation names no gene for the allele (intergenic) or cannot be read, from
+    INFO ``GENE``/``GENEINFO``. An unreadable annotation never rejects the call: the variant is
+    stored without the gene rather than lost.
+    """
+    from cardiofabric.genomics.annotation import AnnotationReader, pick
+    from cardiofabric.genomics.panel import load_panel
+
+    reader = AnnotationReader.from_vcf(vcf)
+    if reader is None:
+
+        def from_info(variant: Any, alts: list[str]) -> list[str | None]:
+            return [_info_gene(variant)] * len(alts)
+
+        return from_info
+    preferred = load_panel().preferred_transcripts()
+
+    def annotated(variant: Any, alts: list[str]) -> list[str | None]:
+        try:
+            consequences = reader.parse_variant(variant)
+        except InputError:
+            consequences = []
+        out: list[str | None] = []
+        fallback: str | None = None
+        for alt in alts:
+            c = pick(consequences, alt, variant.REF, preferred=preferred, alts=alts)
+            if c is not None and c.gene:
+                out.append(c.gene)
+            else:
+                fallback = fallback or _info_gene(variant)
+                out.append(fallback)
+        return out
+
+    return annotated
 
 
 class _Spool:
@@ -281,7 +308,7 @@ class VcfAdapter:
         build = ctx.options.get("build") or detect_build(header)
         date = re.search(r"##fileDate=(\d{4})(\d{2})(\d{2})", header)
         time = f"{date.group(1)}-{date.group(2)}-{date.group(3)}" if date else None
-        gene_of = _gene_reader(header)
+        gene_of = _gene_reader(vcf)
         spool = _Spool(len(samples), int(float(ctx.options.get("memory_mb", 256)) * 2**20))
         bad: list[int] = []
         k = 0
@@ -335,7 +362,7 @@ class VcfAdapter:
         filters = v.FILTERS
         filt = ";".join(filters) if filters else None  # "." = filters not applied
         qual = None if v.QUAL is None else float(v.QUAL)
-        gene = gene_of(v)
+        genes = gene_of(v, alts)
         n_alts = len(alts)
         sub = alleles[carriers]
         valid = sub != -2  # -2: the end of a shorter ploidy (htslib vector end)
@@ -352,7 +379,7 @@ class VcfAdapter:
         lines, rows = spool.lines, spool.rows
         size = 0
         if n_alts == 1:  # biallelic: one row per carrier
-            alt = alts[0]
+            alt, gene = alts[0], genes[0]
             for i, gt, z in zip(idx, genotypes, zygosity, strict=True):
                 line = f"{fixed}\t{cols[9 + i]}"
                 lines[i].append(line)
@@ -365,7 +392,7 @@ class VcfAdapter:
                 lines[i].append(line)
                 for a in sorted({a for a in called if 0 < a <= n_alts}):
                     rows[i].append(
-                        (chrom, pos, ref, alts[a - 1], gt, _ZYGOSITY[z], gene, filt, qual)
+                        (chrom, pos, ref, alts[a - 1], gt, _ZYGOSITY[z], genes[a - 1], filt, qual)
                     )
                     size += _ROW_BYTES
                 size += len(line)

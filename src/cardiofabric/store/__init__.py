@@ -2,6 +2,14 @@
 
 from __future__ import annotations
 
+from cardiofabric.store.alleles import (
+    AlleleCountStats,
+    AlleleFrequency,
+    allele_counts,
+    genotyped_individuals,
+    profile_key,
+    refresh_allele_counts,
+)
 from cardiofabric.store.database import ENCODING_TYPE, MIGRATIONS, Migration
 from cardiofabric.store.schema import CONTENT_TABLES, SCHEMA_VERSION, Column, Table, ddl
 from cardiofabric.store.site import (
@@ -21,11 +29,17 @@ __all__ = [
     "OBJECTS",
     "SCHEMA_VERSION",
     "AddResult",
+    "AlleleCountStats",
+    "AlleleFrequency",
     "Column",
     "Migration",
     "ObjectVersion",
     "SiteStore",
     "StoreInfo",
     "Table",
+    "allele_counts",
     "ddl",
+    "genotyped_individuals",
+    "profile_key",
+    "refresh_allele_counts",
 ]

@@ -17,7 +17,7 @@ import duckdb
 
 from cardiofabric import __version__
 from cardiofabric.errors import StoreError
-from cardiofabric.store import schema
+from cardiofabric.store import alleles, schema  # alleles imports no store module: no cycle
 
 __all__ = [
     "ENCODING_TYPE",
@@ -43,8 +43,10 @@ def _v1_to_v2(con: duckdb.DuckDBPyConnection) -> None:
     """Version 2 adds governance tables (consent history, audit log, privacy budgets) and the
     cohort view of variants (consent profiles, allele counts, genotyped individuals); it
     changes no existing table. ``CREATE ... IF NOT EXISTS`` over the whole DDL adds exactly
-    those, and the allele counts are filled from the variant rows already there."""
+    those, and the allele counts are filled from the variant rows already there (in the
+    migration's transaction: a failed refresh leaves the store at version 1)."""
     con.execute(schema.ddl())
+    alleles.refresh_allele_counts(con)
 
 
 MIGRATIONS[1] = _v1_to_v2

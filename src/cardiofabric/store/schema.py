@@ -135,6 +135,5 @@ def ddl() -> str:
         parts.append(f"CREATE TABLE IF NOT EXISTS {t.name} (\n    {cols}\n);")
         parts.append(f"CREATE INDEX IF NOT EXISTS {t.name}_pseudonym ON {t.name} (pseudonym);")
     parts.append("CREATE INDEX IF NOT EXISTS variant_locus ON variant (chrom, pos);")
-    parts.append("CREATE INDEX IF NOT EXISTS allele_count_locus ON allele_count (chrom, pos);")
-    parts.append("CREATE INDEX IF NOT EXISTS allele_count_gene ON allele_count (gene);")
+    # allele_count has no index: it is rebuilt whole, kept in locus order (see store.alleles).
     return "\n".join(parts)

@@ -32,7 +32,8 @@ import duckdb
 
 from cardiofabric.errors import CardioFabricError, InputError, StoreError
 from cardiofabric.mmio import MMIO
-from cardiofabric.store import database, schema
+from cardiofabric.store import alleles, database, schema
+from cardiofabric.store.alleles import AlleleCountStats
 from cardiofabric.store.bulk import (
     BatchInsertError,
     RowBatch,
@@ -396,6 +397,30 @@ class SiteStore:
                 ) from None
             raise
         return results
+
+    def refresh_allele_counts(self, *, only_if_stale: bool = False) -> AlleleCountStats | None:
+        """Rebuild the cohort view of variants (``store.alleles``) from the current objects.
+
+        Not done per :meth:`add` batch (a rebuild reads every variant row): the ingest runner
+        calls this once at the end of a run, and with ``only_if_stale`` skips it when the
+        counts already match the objects and consents (returning None).
+        """
+        con = self.connection
+        if self.read_only:
+            raise StoreError(
+                "the store was opened read-only",
+                path=self.root,
+                hint="open it with SiteStore.open(path) to refresh the allele counts",
+            )
+        if only_if_stale and alleles.counts_are_current(con):
+            return None
+        try:
+            return alleles.refresh_allele_counts(con)
+        except duckdb.Error as exc:
+            raise StoreError(
+                f"the allele counts could not be rebuilt ({exc}); the previous counts are kept",
+                path=self.database,
+            ) from None
 
     def _write_objects(self, mmios: Sequence[MMIO]) -> list[Path]:
         """Write objects not yet on disk; return the ones this call created."""
