@@ -51,9 +51,18 @@ def test_vcf_round_trip_recovers_carriers_and_pgs_genotypes(
             got = calls.get((snp.chrom, snp.pos, snp.alt))
             assert (got["genotype"] if got else "0/0") == {0: "0/0", 1: "0/1", 2: "1/1"}[dosage]
         carriers = {(c.chrom, c.pos) for c in CARRIER_VARIANTS}
-        assert not {k for k, v in calls.items() if v["gene"]} - {
-            (c.chrom, c.pos, c.alt) for c in p.carriers
+        incidental = {
+            (k.split("-")[0], int(k.split("-")[1]), k.split("-")[3]) for k in p.incidental
         }
+        # genes only on the patient's carrier and incidental panel variants
+        assert (
+            not {k for k, v in calls.items() if v["gene"]}
+            - {(c.chrom, c.pos, c.alt) for c in p.carriers}
+            - incidental
+        )
+        for chrom, pos, alt in incidental:
+            dosage = p.incidental[next(k for k in p.incidental if k.startswith(f"{chrom}-{pos}-"))]
+            assert calls[(chrom, pos, alt)]["genotype"] == {1: "0/1", 2: "1/1"}[dosage]
         assert len(calls) > len(p.carriers)  # PGS SNPs and background variants too
         assert {(c, pos) for c, pos, _ in calls if (c, pos) in carriers} == {
             (c.chrom, c.pos) for c in p.carriers

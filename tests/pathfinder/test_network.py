@@ -22,9 +22,11 @@ from cardiofabric.cli.main import app
 from cardiofabric.ingest.config import load_site_config
 from cardiofabric.ingest.runner import FilePool, run_ingest
 from cardiofabric.mmio.pseudonym import pseudonymise
+from cardiofabric.pathfinder.cohort import CARRIER_VARIANTS
 from cardiofabric.pathfinder.generate import generate_network
 from cardiofabric.pathfinder.writers.fhir import CONSENT_TERMS
-from cardiofabric.store import SiteStore
+from cardiofabric.store import SiteStore, allele_counts, genotyped_individuals, profile_key
+from cardiofabric.store.alleles import Stratum, counts_are_current
 from cardiofabric.vocab.duo import resolve
 from cardiofabric.vocab.study import MACE, NO, YES
 
@@ -144,6 +146,7 @@ def test_every_site_agrees_with_the_truth(network: Path, site: str) -> None:
         if row["has_imaging"] == "True":
             assert lvef[p] == pytest.approx(float(row["lvef"]), abs=0.1)
         carried = {tuple(v.split("-")) for v in row["carrier_variants"].split(";") if v}
+        carried |= {tuple(v.split("-")) for v in row["incidental_variants"].split(";") if v}
         mine = {
             (v["chrom"], str(v["pos"]), v["ref"], v["alt"]) for v in variants if v["pseudonym"] == p
         }
@@ -169,6 +172,87 @@ def test_every_site_agrees_with_the_truth(network: Path, site: str) -> None:
         assert abs(days - float(row["time_years"]) * 365.25) <= 2
     assert set(outcomes) == set(ids.values())
     assert ldl, "no LDL harmonised at this site"
+
+
+@pytest.mark.parametrize(
+    "site", ["nl-amsterdam", "se-uppsala", "fi-helsinki", "it-milano", "de-berlin"]
+)
+def test_allele_counts_agree_with_the_truth(network: Path, site: str) -> None:
+    """Every carrier variant's AC/AN at the site, overall, per sex and per consent profile,
+    counted from the truth file (carriers are heterozygous; all carrier genes are autosomal)."""
+    genotyped = [r for r in _truth(network) if r["site"] == site and r["has_vcf"] == "True"]
+
+    def profile(row: dict[str, str]) -> str:
+        permits, denies = CONSENT_TERMS[row["consent"]]
+        status = "withdrawn" if row["consent"] == "withdrawn" else "active"
+        codes = [resolve(t).code for t in permits], [resolve(t).code for t in denies]
+        return profile_key(status, *codes)
+
+    config = load_site_config(network / site / "site.toml")
+    with SiteStore.open(config.store_path, read_only=True) as store:
+        con = store.connection
+        assert counts_are_current(con)  # the ingest run rebuilt them
+        assert genotyped_individuals(con) == (
+            {("GRCh38", None): len(genotyped)} if genotyped else {}
+        )
+        for c in CARRIER_VARIANTS:
+            key = f"{c.chrom}-{c.pos}-{c.ref}-{c.alt}"
+            carriers = [r for r in genotyped if key in r["carrier_variants"].split(";")]
+            got = allele_counts(con, chrom=c.chrom, start=c.pos, ref=c.ref, alt=c.alt)
+            if not carriers:
+                assert got == []
+                continue
+            (row,) = got
+            n = len(carriers)
+            assert (row.ac, row.het, row.hom, row.hemi, row.carriers) == (n, n, 0, 0, n)
+            assert (row.an, row.gene) == (2 * len(genotyped), c.gene)
+            strata_of: tuple[tuple[Stratum, str | None], ...] = (("sex", "sex"), ("profile", None))
+            for by, attr in strata_of:
+                strata = allele_counts(con, chrom=c.chrom, start=c.pos, by=by)
+
+                def stratum(r: dict[str, str], attr: str | None = attr) -> str:
+                    return r[attr] if attr else profile(r)
+
+                want = {
+                    s: (
+                        sum(stratum(r) == s for r in carriers),
+                        2 * sum(stratum(r) == s for r in genotyped),
+                    )
+                    for s in {stratum(r) for r in genotyped}
+                }
+                assert {x.stratum: (x.ac, x.an) for x in strata} == want
+        # Every record of the site's VCF (carrier, PGS, incidental and background sites),
+        # decoded by pysam (htslib) independently of the ingest's cyvcf2. The expected counts
+        # follow the ploidy rule of store.alleles: on chrX a man is one allele (hemizygous),
+        # on chrY only men count. The gene, read by the ingest from the VEP CSQ through the
+        # transcript pick, is the one the writer put in INFO/GENE (None for intergenic sites).
+        sex = {r["local_id"]: r["sex"] for r in genotyped}
+        expected: dict[tuple[str, int, str, str], tuple[int, int, int, int, Any]] = {}
+        for path in sorted((network / site / "sources" / "genomics").glob("*.vcf.gz")):
+            pysam = pytest.importorskip("pysam")
+            with pysam.VariantFile(str(path)) as vcf:
+                for rec in vcf:
+                    ac = het = hom = an = 0
+                    for sample, call in rec.samples.items():
+                        dose = tuple(call["GT"]).count(1)
+                        ploidy = {"X": 1 if sex[sample] == "male" else 2}.get(rec.chrom, 2)
+                        if rec.chrom == "Y":
+                            ploidy = 1 if sex[sample] == "male" else 0
+                        an += ploidy
+                        if dose and ploidy == 1:
+                            ac += 1
+                        elif dose and ploidy == 2:
+                            ac, het, hom = ac + dose, het + (dose == 1), hom + (dose == 2)
+                    if ac:
+                        gene = rec.info.get("GENE")
+                        locus = (rec.chrom, rec.pos, rec.ref, rec.alts[0])
+                        expected[locus] = (ac, het, hom, an, gene)
+        got_all = {
+            (r.chrom, r.pos, r.ref, r.alt): (r.ac, r.het, r.hom, r.an, r.gene)
+            for r in allele_counts(con, limit=None)
+        }
+        assert got_all == expected
+        assert bool(expected) == bool(genotyped)
 
 
 def test_second_ingest_changes_nothing(network: Path) -> None:
@@ -199,4 +283,13 @@ def test_demo_reuses_the_network_and_reports_every_site(network: Path) -> None:
         assert s["patients"] == PATIENTS and s["added"] == 0 and s["unchanged"] == PATIENTS
         assert s["verified_objects"] == min(5, PATIENTS)
         assert s["modalities"]["clinical"] == PATIENTS
+        # the site's knowledge base holds the network's five resources (added once)
+        assert [k["kind"] for k in s["knowledge"]] == ["gnomad", "clinvar", "revel", "cadd",
+                                                       "spliceai"]  # fmt: skip
+        assert all(k["rows"] > 0 and k["skipped"] == 0 for k in s["knowledge"])
+        assert (network / s["site"] / "knowledge.duckdb").is_file()
+    again = CliRunner().invoke(app, ["pathfinder", "ingest", str(network), "--json"])
+    assert again.exit_code == 0, again.output
+    for s in json.loads(again.stdout)["sites"]:
+        assert {k["action"] for k in s["knowledge"]} == {"unchanged"}
     assert Path(data["exports"][0]).exists()

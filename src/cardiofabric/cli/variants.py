@@ -1,4 +1,5 @@
-"""``cardiofabric variants``: curate a VCF (normalise) and check its quality (qc)."""
+"""``cardiofabric variants``: curate a VCF (normalise), check its quality (qc) and classify
+its alleles (classify)."""
 
 from __future__ import annotations
 
@@ -8,13 +9,17 @@ import typer
 from rich.table import Table
 
 from cardiofabric.cli._common import console, handle_errors, print_json
+from cardiofabric.cli.classify import classify_command
+from cardiofabric.cli.prioritise import prioritise_command
 
-app = typer.Typer(help="VCF curation and quality control.", no_args_is_help=True)
+app = typer.Typer(help="VCF curation, quality control and interpretation.", no_args_is_help=True)
+app.command("classify")(classify_command)
+app.command("prioritise")(prioritise_command)
 
 
 @app.callback()
 def main() -> None:
-    """VCF curation and quality control."""
+    """VCF curation, quality control and interpretation."""
 
 
 def _num(value: float | None, digits: int = 2) -> str:

@@ -99,6 +99,10 @@ class FrequencySpec:
     pm2: float
     source: str
     mcaf: float | None = None
+    #: Whether gnomAD homozygotes may count as BS2 ("observed in a healthy adult ... with full
+    #: penetrance expected at an early age", Richards 2015). False for late-onset, reduced-
+    #: penetrance conditions, where unaffected homozygous carriers are expected.
+    bs2: bool = True
 
 
 @dataclass(frozen=True)
@@ -192,6 +196,7 @@ class Panel:
             pm2=max(s.pm2 for s in specs),
             source="highest of: " + " | ".join(f"{s.condition}: {s.source}" for s in specs),
             mcaf=max(mcafs) if mcafs else None,
+            bs2=all(s.bs2 for s in specs),
         )
 
     def preferred_transcripts(self) -> dict[str, str]:
@@ -355,8 +360,11 @@ def _spec(where: str, ctx: str, code: str, raw: Any, *, recessive: bool) -> Freq
         raise _err(
             where, f"[{ctx}], fields pm2 <= bs1 <= ba1", "ordered thresholds", (pm2, bs1, ba1)
         )
+    bs2 = raw.get("bs2_homozygotes", True)
+    if not isinstance(bs2, bool):
+        raise _err(where, f"[{ctx}], field bs2_homozygotes", "true or false", bs2)
     return FrequencySpec(
-        condition=code, ba1=ba1, bs1=bs1, pm2=pm2, source=source.strip(), mcaf=mcaf
+        condition=code, ba1=ba1, bs1=bs1, pm2=pm2, source=source.strip(), mcaf=mcaf, bs2=bs2
     )
 
 

@@ -11,6 +11,9 @@ A TOML file, validated once when read (paths are relative to the file)::
     recipients = ["keys/site.pub"]   # Crypt4GH public keys payloads are encrypted for (optional)
     code_map = "maps/codes.toml"     # the site's local code map (optional)
 
+    [genomics]
+    knowledge = "knowledge.duckdb"   # the knowledge base of variant resources (optional)
+
     [[sources]]
     path = "fhir/patients.json"      # a file, a directory, or a glob ("ecg/*.hea")
     format = "fhir-bundle"           # an ingest adapter's format name
@@ -33,7 +36,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from cardiofabric.errors import InputError
 
-__all__ = ["SiteConfig", "SiteSection", "SourceSection", "load_site_config"]
+__all__ = ["GenomicsSection", "SiteConfig", "SiteSection", "SourceSection", "load_site_config"]
 
 _NAME = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 
@@ -68,9 +71,20 @@ class SourceSection(_Strict):
     options: dict[str, Any] = Field(default_factory=dict)
 
 
+class GenomicsSection(_Strict):
+    """``[genomics]``: the site's knowledge base of variant resources (gnomAD, ClinVar, ...)."""
+
+    knowledge: str | None = None  # a DuckDB file, relative to this configuration
+
+
 class SiteConfig(_Strict):
     site: SiteSection
     sources: list[SourceSection] = Field(default_factory=list)
+    genomics: GenomicsSection = Field(default_factory=GenomicsSection)
+    #: The site node's table and the disclosure policy; validated by cardiofabric.node and
+    #: cardiofabric.governance (which ingest may not import), kept here as read.
+    node: dict[str, Any] = Field(default_factory=dict)
+    policy: dict[str, Any] = Field(default_factory=dict)
     #: The folder the configuration file is in; relative paths are resolved against it.
     base: Path = Path(".")
 
@@ -81,6 +95,12 @@ class SiteConfig(_Strict):
     @property
     def store_path(self) -> Path:
         return self.resolve(self.site.store)
+
+    @property
+    def knowledge_path(self) -> Path | None:
+        """The site's knowledge base (``[genomics] knowledge``), or None when not configured."""
+        k = self.genomics.knowledge
+        return self.resolve(k) if k else None
 
     def secret(self) -> str:
         """The pseudonym secret (from its file or environment variable); never logged."""

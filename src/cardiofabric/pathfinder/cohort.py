@@ -28,6 +28,9 @@ Model (per patient, deterministic by seed):
   data 6 %, withdrawn 2 %.
 - missingness: each site has its own probability that a patient has an ECG, imaging, a VCF and
   wearable data (``SiteSpec``).
+- incidental variants: benign and uncertain cardiac panel variants of the catalogue
+  (``pathfinder.knowledge``), common ones under Hardy–Weinberg, rare ones in a few patients;
+  they change no phenotype.
 """
 
 from __future__ import annotations
@@ -276,6 +279,9 @@ class SimPatient:
     has_imaging: bool = False
     has_vcf: bool = False
     has_wearable: bool = False
+    #: Benign and uncertain panel variants carried besides the model's carriers: allele id
+    #: ``chrom-pos-ref-alt`` → ALT dosage (``pathfinder.knowledge.seed_incidental``).
+    incidental: dict[str, int] = field(default_factory=dict)
 
     @property
     def qt(self) -> float:
@@ -423,7 +429,10 @@ def simulate_network(
     patients_per_site: int, *, seed: int = 0, sites: tuple[SiteSpec, ...] = SITES
 ) -> dict[str, list[SimPatient]]:
     """The ground truth of every site, deterministic by ``seed``."""
+    from cardiofabric.pathfinder.knowledge import seed_incidental
+
     rng = np.random.default_rng(seed)
     by_site = {s.name: [_draw(rng, s, i + 1) for i in range(patients_per_site)] for s in sites}
     _outcomes(rng, [p for ps in by_site.values() for p in ps], {s.name: s for s in sites})
+    seed_incidental(by_site, seed)  # its own random stream: the values above do not change
     return by_site

@@ -149,7 +149,8 @@ def run_network_demo(
     from cardiofabric.ingest.config import load_site_config
     from cardiofabric.ingest.runner import FilePool, run_ingest
     from cardiofabric.mmio.export.phenopacket import to_phenopacket, validate_phenopacket
-    from cardiofabric.pathfinder.generate import generate_network, load_network
+    from cardiofabric.pathfinder.generate import generate_network, load_network, network_knowledge
+    from cardiofabric.pathfinder.knowledge import install_site_knowledge
 
     if not (out / "network.toml").exists():
         generate_network(out, patients=patients, seed=seed, progress=progress)
@@ -159,6 +160,13 @@ def run_network_demo(
         for entry in network["sites"]:
             config = load_site_config(out / entry["config"])
             report = run_ingest(config, pool=pool, progress=progress)
+            knowledge = (
+                install_site_knowledge(
+                    network_knowledge(out, network), config.knowledge_path, progress=progress
+                )
+                if config.knowledge_path is not None
+                else []
+            )
             secret_key = load_private_key(config.resolve("keys/site.sec"))
             with SiteStore.open(config.store_path, read_only=True) as store:
                 info = store.info().to_json()
@@ -186,6 +194,7 @@ def run_network_demo(
                     "added": report.added,
                     "unchanged": report.unchanged,
                     "verified_objects": verified,
+                    "knowledge": knowledge,
                     "seconds": round(report.seconds, 1),
                 }
             )

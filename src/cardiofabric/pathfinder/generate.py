@@ -6,6 +6,8 @@ Layout written under ``DIR``::
     truth/patients.csv           the ground truth per patient (never ingested)
     truth/model.json             the generating model: hazard ratios, carrier variants, sites
     pgs/cad_pgs.txt              the CAD polygenic score in PGS Catalog scoring-file format
+    knowledge/                   gnomAD, ClinVar, REVEL, CADD and SpliceAI files (synthetic, in
+                                 each publisher's layout) for the sites' knowledge bases
     <site>/site.toml             the steward's ingest configuration
     <site>/keys/                 the site's pseudonym secret and Crypt4GH key pair
     <site>/sources/...           clinical export, ECGs, imaging, VCF, wearables as the site has them
@@ -38,8 +40,15 @@ from cardiofabric.pathfinder.cohort import (
     SiteSpec,
     simulate_network,
 )
+from cardiofabric.pathfinder.knowledge import CATALOGUE
 
-__all__ = ["NODE_PORT_BASE", "GeneratedNetwork", "generate_network", "load_network"]
+__all__ = [
+    "NODE_PORT_BASE",
+    "GeneratedNetwork",
+    "generate_network",
+    "load_network",
+    "network_knowledge",
+]
 
 #: Site i's node listens on NODE_PORT_BASE + i (later issues start them).
 NODE_PORT_BASE = 8701
@@ -114,6 +123,10 @@ def _toml_value(v: Any) -> str:
     return json.dumps(str(v), ensure_ascii=False)
 
 
+#: Each site's knowledge base of variant resources, relative to its site.toml.
+SITE_KNOWLEDGE_DB = "knowledge.duckdb"
+
+
 def _site_toml(spec: SiteSpec, sources: list[dict[str, Any]], code_map: str | None) -> str:
     lines = [
         f"# Ingest configuration of the synthetic Pathfinder site {spec.name} ({spec.country}).",
@@ -129,6 +142,13 @@ def _site_toml(spec: SiteSpec, sources: list[dict[str, Any]], code_map: str | No
     ]
     if code_map:
         lines.append(f"code_map = {_toml_value(code_map)}")
+    lines += [
+        "",
+        "# Variant interpretation: gnomAD, ClinVar, REVEL, CADD, SpliceAI "
+        "(cardiofabric genomics resource add)",
+        "[genomics]",
+        f"knowledge = {_toml_value(SITE_KNOWLEDGE_DB)}",
+    ]
     for src in sources:
         lines += ["", "[[sources]]"]
         for key in ("name", "path", "format", "system"):
@@ -295,11 +315,13 @@ def _write_truth(
     truth = root / "truth"
     truth.mkdir(parents=True, exist_ok=True)
     rows = [p for ps in network.values() for p in ps]
-    skip = {"carriers", "pgs_dosages", "conditions", "medications"}
+    skip = {"carriers", "pgs_dosages", "conditions", "medications", "incidental"}
     fields = [f for f in asdict(rows[0]) if f not in skip] + [
         "qt",
         "carrier_genes",
         "carrier_variants",
+        "incidental_variants",
+        "incidental_genotypes",
         "conditions",
         "medications",
     ]
@@ -312,6 +334,10 @@ def _write_truth(
                 qt=round(p.qt, 3),
                 carrier_genes=";".join(c.gene for c in p.carriers),
                 carrier_variants=";".join(f"{c.chrom}-{c.pos}-{c.ref}-{c.alt}" for c in p.carriers),
+                incidental_variants=";".join(sorted(p.incidental)),
+                incidental_genotypes=";".join(
+                    {1: "0/1", 2: "1/1"}[p.incidental[k]] for k in sorted(p.incidental)
+                ),
                 conditions=";".join(p.conditions),
                 medications=";".join(p.medications),
             )
@@ -322,6 +348,19 @@ def _write_truth(
         "log_hazard_ratios": HAZARD_RATIOS,
         "hazard_ratios": {k: round(2.718281828459045**v, 4) for k, v in HAZARD_RATIOS.items()},
         "carrier_variants": [asdict(c) for c in CARRIER_VARIANTS],
+        "variant_catalogue": [
+            {
+                "variant": str(v.key),
+                "gene": v.gene,
+                "category": v.category,
+                "consequence": v.terms[0],
+                "hgvsc": f"{v.transcript}:{v.hgvsc}",
+                "hgvsp": v.hgvsp,
+                "clinvar": v.clinvar_significance,
+                "seeded": v.seeded,
+            }
+            for v in CATALOGUE
+        ],
         "sites": [asdict(s) for s in sites],
         "see": "cardiofabric.pathfinder.cohort (module docstring) for the full model",
     }
@@ -347,12 +386,14 @@ def generate_network(
             path=out,
             hint="choose a new folder (generation never overwrites a network)",
         )
+    from cardiofabric.pathfinder.writers.knowledge import write_knowledge
     from cardiofabric.pathfinder.writers.pgs import write_pgs_scoring_file
 
     specs = SITES[:sites]
     network = simulate_network(patients, seed=seed, sites=specs)
     result = GeneratedNetwork(root=out)
     write_pgs_scoring_file(out / "pgs" / "cad_pgs.txt")
+    write_knowledge(out / "knowledge")
     net_lines = [
         "# The synthetic Pathfinder network (cardiofabric pathfinder generate).",
         "",
@@ -362,6 +403,7 @@ def generate_network(
         f"patients_per_site = {patients}",
         f'generator = "cardiofabric {__version__}"',
         'pgs_scoring_file = "pgs/cad_pgs.txt"',
+        'knowledge = "knowledge"',
     ]
     for i, spec in enumerate(specs):
         site_dir = out / spec.name
@@ -411,3 +453,8 @@ def load_network(root: Path) -> dict[str, Any]:
     if not isinstance(data.get("sites"), list) or not data["sites"]:
         raise InputError("network.toml lists no [[sites]]", path=path)
     return data
+
+
+def network_knowledge(root: Path, network: dict[str, Any]) -> Path:
+    """The network's folder of knowledge resource files (``[network] knowledge``)."""
+    return root / str(network.get("network", {}).get("knowledge", "knowledge"))

@@ -6,9 +6,15 @@ names them. Records (VCF 4.2 as htslib writes it, GRCh38 with contig lengths):
 - each patient's pathogenic carrier variants (``CARRIER_VARIANTS``), heterozygous ``0/1``;
 - the CAD polygenic score's SNPs (``PGS_SNPS``) with each patient's effect-allele dosage as
   the genotype (0 → ``0/0``, 1 → ``0/1``, 2 → ``1/1``; the effect allele is ALT);
+- each patient's incidental benign and uncertain panel variants (``SimPatient.incidental``,
+  from the catalogue of ``pathfinder.knowledge``), with their dosage as the genotype;
 - common background SNVs at random positions, genotypes drawn under Hardy–Weinberg.
 
-``INFO/GENE`` names the gene of carrier variants. Deterministic by seed.
+``INFO/GENE`` names the gene of carrier and incidental variants. ``INFO/CSQ`` is the Ensembl VEP
+annotation (header line as VEP writes it, with ``MANE_SELECT``): the catalogue's MANE
+transcript consequence for panel variants, ``intergenic_variant`` for the score's SNPs and the
+background SNVs (their positions are synthetic and placed outside the annotated genes by
+construction of this network, not checked against a gene model). Deterministic by seed.
 """
 
 from __future__ import annotations
@@ -18,7 +24,9 @@ from pathlib import Path
 import numpy as np
 
 from cardiofabric.errors import MissingDependencyError
+from cardiofabric.genomics.model import VariantKey
 from cardiofabric.pathfinder.cohort import PGS_SNPS, SimPatient, SiteSpec
+from cardiofabric.pathfinder.knowledge import by_key, csq_description, csq_for, intergenic_csq
 
 __all__ = ["GRCH38_CONTIGS", "write_vcf"]
 
@@ -54,8 +62,8 @@ _ORDER = {c: i for i, c in enumerate(GRCH38_CONTIGS)}
 _GT = {0: (0, 0), 1: (0, 1), 2: (1, 1)}
 _BASES = "ACGT"
 
-# One site: (chrom, pos, ref, alt, gene, qual, genotype per sample).
-_Site = tuple[str, int, str, str, str | None, float, list[tuple[int, int]]]
+# One site: (chrom, pos, ref, alt, gene, qual, genotype per sample, VEP CSQ).
+_Site = tuple[str, int, str, str, str | None, float, list[tuple[int, int]], str]
 
 
 def _sites(patients: list[SimPatient], rng: np.random.Generator, n_background: int) -> list[_Site]:
@@ -63,13 +71,24 @@ def _sites(patients: list[SimPatient], rng: np.random.Generator, n_background: i
     sites: dict[tuple[str, int], _Site] = {}
     for j, snp in enumerate(PGS_SNPS):
         gts = [_GT[p.pgs_dosages[j]] if p.pgs_dosages else (0, 0) for p in patients]
-        sites[(snp.chrom, snp.pos)] = (snp.chrom, snp.pos, snp.ref, snp.alt, None, 99.0, gts)
+        csq = intergenic_csq(snp.ref, snp.alt)
+        sites[(snp.chrom, snp.pos)] = (snp.chrom, snp.pos, snp.ref, snp.alt, None, 99.0, gts, csq)
+    catalogue = by_key()
     for i, p in enumerate(patients):
         for c in p.carriers:
             key = (c.chrom, c.pos)
             if key not in sites:
-                sites[key] = (c.chrom, c.pos, c.ref, c.alt, c.gene, 99.0, [(0, 0)] * n)
+                v = catalogue[VariantKey(c.chrom, c.pos, c.ref, c.alt)]
+                sites[key] = (c.chrom, c.pos, c.ref, c.alt, c.gene, 99.0, [(0, 0)] * n, csq_for(v))
             sites[key][6][i] = (0, 1)
+        for allele, count in sorted(p.incidental.items()):
+            v_chrom, v_pos, v_ref, v_alt = allele.split("-")
+            v = catalogue[VariantKey(v_chrom, int(v_pos), v_ref, v_alt)]
+            at = (v.key.chrom, v.key.pos)
+            if at not in sites:
+                k = v.key
+                sites[at] = (k.chrom, k.pos, k.ref, k.alt, v.gene, 99.0, [(0, 0)] * n, csq_for(v))
+            sites[at][6][i] = _GT[count]
     autosomes = [c for c in GRCH38_CONTIGS if c.isdigit()]
     target = len(sites) + n_background
     while len(sites) < target:
@@ -82,7 +101,8 @@ def _sites(patients: list[SimPatient], rng: np.random.Generator, n_background: i
         af = float(rng.uniform(0.05, 0.5))
         dosage = rng.binomial(2, af, size=n)
         quality = round(float(rng.uniform(30, 99)), 1)
-        sites[(chrom, pos)] = (chrom, pos, ref, alt, None, quality, [_GT[int(d)] for d in dosage])
+        gts = [_GT[int(d)] for d in dosage]
+        sites[(chrom, pos)] = (chrom, pos, ref, alt, None, quality, gts, intergenic_csq(ref, alt))
     return sorted(sites.values(), key=lambda s: (_ORDER[s[0]], s[1]))
 
 
@@ -111,6 +131,16 @@ def write_vcf(
         "INFO",
         items=[("ID", "GENE"), ("Number", "1"), ("Type", "String"), ("Description", "HGNC gene")],
     )
+    header.add_meta("VEP", '"v110" cache="refseq" assembly="GRCh38"')
+    header.add_meta(
+        "INFO",
+        items=[
+            ("ID", "CSQ"),
+            ("Number", "."),
+            ("Type", "String"),
+            ("Description", csq_description()),
+        ],
+    )
     header.add_meta(
         "FORMAT",
         items=[("ID", "GT"), ("Number", "1"), ("Type", "String"), ("Description", "Genotype")],
@@ -120,12 +150,13 @@ def write_vcf(
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp.gz")
     with pysam.VariantFile(str(tmp), "wz", header=header) as out:
-        for chrom, pos, ref, alt, gene, qual, gts in _sites(samples, rng, n_background):
+        for chrom, pos, ref, alt, gene, qual, gts, csq in _sites(samples, rng, n_background):
             rec = out.new_record(
                 contig=chrom, start=pos - 1, alleles=(ref, alt), qual=qual, filter="PASS"
             )
             if gene:
                 rec.info["GENE"] = gene
+            rec.info["CSQ"] = csq
             for p, gt in zip(samples, gts, strict=True):
                 rec.samples[p.local_id]["GT"] = gt
             out.write(rec)
