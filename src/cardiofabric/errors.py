@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 __all__ = [
+    "AccessError",
     "CardioFabricError",
     "CiphertextDamagedError",
     "DecryptionError",
@@ -121,3 +122,28 @@ class MissingDependencyError(CardioFabricError):
             f"{feature} needs the Python package '{module}', which is not installed",
             hint=f"install it with: pip install 'cardiofabric[{extra}]'",
         )
+
+
+class AccessError(CardioFabricError):
+    """The governance gate refuses a request: ``status`` is the HTTP status the node answers
+    with (401: who the caller is was not established; 403: the caller may not do this; 429: the
+    privacy budget is spent), ``title`` and ``detail`` the RFC 9457 problem's, and ``kind`` its
+    type (e.g. ``token-expired``)."""
+
+    kind = "access-denied"
+
+    def __init__(
+        self,
+        status: int,
+        title: str,
+        detail: str,
+        *,
+        kind: str | None = None,
+        hint: str | None = None,
+    ):
+        if status not in (401, 403, 429):
+            raise ValueError(f"AccessError status must be 401, 403 or 429, not {status}")
+        self.status, self.title, self.detail = status, title, detail
+        if kind is not None:
+            self.kind = kind
+        super().__init__(detail, hint=hint)
