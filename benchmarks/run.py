@@ -13,6 +13,9 @@ RUNS = (
     ("bench_mmio.py", ["--encrypt", "--objects", "2000"]),
     ("bench_ingest.py", []),
     ("bench_prs.py", []),
+    ("bench_node.py", []),
+    ("bench_classify.py", []),
+    ("eval_prioritise.py", []),
 )
 for script, args in RUNS:
     print(f"== {script} {' '.join(args)}", flush=True)

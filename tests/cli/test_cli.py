@@ -107,8 +107,21 @@ def test_the_command_tree_is_complete() -> None:
         ("mmio", "export"),
         ("store",),
         ("store", "info"),
+        ("store", "alleles"),  # tests/store/test_alleles.py
+        ("store", "refresh"),  # tests/store/test_alleles.py
         ("keys",),
         ("keys", "generate"),
+        ("governance",),  # tests/cli/test_governance_cli.py
+        ("governance", "keygen"),
+        ("governance", "issue-contract"),
+        ("governance", "patient-token"),
+        ("governance", "revoke"),
+        ("governance", "budget"),
+        ("audit",),  # tests/cli/test_governance_cli.py
+        ("audit", "verify"),
+        ("audit", "show"),
+        ("node",),  # tests/node/test_node_cli.py
+        ("node", "serve"),
         ("ingest",),  # tests/ingest/test_runner.py
         ("pathfinder",),  # tests/pathfinder/test_generate.py
         ("pathfinder", "generate"),
@@ -121,6 +134,13 @@ def test_the_command_tree_is_complete() -> None:
         ("variants",),  # tests/genomics/test_curate.py, tests/genomics/test_qc.py
         ("variants", "qc"),
         ("variants", "normalise"),
+        ("genomics",),  # tests/cli/test_genomics_cli.py
+        ("genomics", "resource"),
+        ("genomics", "resource", "add"),
+        ("genomics", "resource", "list"),
+        ("genomics", "panel"),
+        ("variants", "classify"),  # tests/genomics/test_classify.py
+        ("variants", "prioritise"),  # tests/genomics/test_prioritise.py
     }
 
 

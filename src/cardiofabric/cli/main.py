@@ -5,7 +5,21 @@ from __future__ import annotations
 import typer
 
 from cardiofabric import __version__
-from cardiofabric.cli import demo, ecg, ingest, keys, mmio, pathfinder, prs, store, variants
+from cardiofabric.cli import (
+    audit,
+    demo,
+    ecg,
+    genomics,
+    governance,
+    ingest,
+    keys,
+    mmio,
+    node,
+    pathfinder,
+    prs,
+    store,
+    variants,
+)
 
 app = typer.Typer(
     name="cardiofabric",
@@ -18,10 +32,14 @@ app = typer.Typer(
 app.add_typer(mmio.app, name="mmio")
 app.add_typer(store.app, name="store")
 app.add_typer(keys.app, name="keys")
+app.add_typer(governance.app, name="governance")
+app.add_typer(audit.app, name="audit")
+app.add_typer(node.app, name="node")
 app.add_typer(ecg.app, name="ecg")
 app.add_typer(pathfinder.app, name="pathfinder")
 app.add_typer(prs.app, name="prs")
 app.add_typer(variants.app, name="variants")
+app.add_typer(genomics.app, name="genomics")
 app.command("demo")(demo.demo)
 app.command("ingest")(ingest.ingest)
 

@@ -53,7 +53,8 @@ def ingest(
 
     from cardiofabric.ingest.config import load_site_config
     from cardiofabric.ingest.runner import FilePool, run_ingest
-    from cardiofabric.pathfinder.generate import load_network
+    from cardiofabric.pathfinder.generate import load_network, network_knowledge
+    from cardiofabric.pathfinder.knowledge import install_site_knowledge
 
     network = load_network(root)
     reports = []
@@ -65,7 +66,12 @@ def ingest(
                 bars(f"{site}: {label}", done, total)
 
             report = run_ingest(config, strict=strict, progress=hook, pool=pool)
-            reports.append(report.to_json())
+            done = report.to_json()
+            if config.knowledge_path is not None:  # the site's knowledge base, added once
+                done["knowledge"] = install_site_knowledge(
+                    network_knowledge(root, network), config.knowledge_path, progress=hook
+                )
+            reports.append(done)
     if json_out:
         print_json({"network": str(root), "sites": reports})
     else:
@@ -79,6 +85,7 @@ def ingest(
             "added",
             "unchanged",
             "replaced",
+            "knowledge added",
             "seconds",
         ):
             t.add_column(col, justify="left" if col == "site" else "right")
@@ -93,6 +100,7 @@ def ingest(
                 str(o["added"]),
                 str(o["unchanged"]),
                 str(o["replaced"]),
+                str(sum(k["action"] == "added" for k in d.get("knowledge", []))),
                 str(d["seconds"]),
             )
         console.print(t)
