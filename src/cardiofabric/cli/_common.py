@@ -10,12 +10,15 @@ import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
 
-from cardiofabric.errors import CardioFabricError
+from cardiofabric.errors import CardioFabricError, InputError
+
+if TYPE_CHECKING:
+    from cardiofabric.genomics.resources import KnowledgeBase
 
 __all__ = [
     "console",
@@ -106,3 +109,21 @@ def write_output(text: str, out: Path | None) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def open_knowledge_base(stack: contextlib.ExitStack, db: Path | None) -> KnowledgeBase | None:
+    """The site's knowledge base opened read-only for the life of ``stack`` (None without one)."""
+    if db is None:
+        return None
+    from cardiofabric.genomics.resources import KnowledgeBase
+
+    if not db.is_file():
+        raise InputError(
+            "no such knowledge database",
+            path=db,
+            hint=(
+                "build one with: cardiofabric genomics resource add KIND FILE "
+                "(gnomad, clinvar, revel, cadd, spliceai)"
+            ),
+        )
+    return stack.enter_context(KnowledgeBase.open(db, read_only=True))

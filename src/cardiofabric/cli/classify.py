@@ -14,7 +14,13 @@ from typing import TYPE_CHECKING, Any, TextIO
 import typer
 from rich.table import Table
 
-from cardiofabric.cli._common import console, err_console, handle_errors, progress_bars
+from cardiofabric.cli._common import (
+    console,
+    err_console,
+    handle_errors,
+    open_knowledge_base,
+    progress_bars,
+)
 from cardiofabric.errors import InputError
 from cardiofabric.genomics.model import Tier
 
@@ -137,20 +143,7 @@ def classify_command(
 
         genes = list(load_panel().genes)
     with contextlib.ExitStack() as stack:
-        kb = None
-        if db is not None:
-            from cardiofabric.genomics.resources import KnowledgeBase
-
-            if not db.is_file():
-                raise InputError(
-                    "no such knowledge database",
-                    path=db,
-                    hint=(
-                        "build one with: cardiofabric genomics resource add KIND FILE "
-                        "(gnomad, clinvar, revel, cadd, spliceai)"
-                    ),
-                )
-            kb = stack.enter_context(KnowledgeBase.open(db, read_only=True))
+        kb = open_knowledge_base(stack, db)
         hook = stack.enter_context(progress_bars(show=err_console.is_terminal))
         stream = classify_vcf(
             vcf,

@@ -12,6 +12,7 @@ from cardiofabric.cli._common import (
     console,
     err_console,
     handle_errors,
+    open_knowledge_base,
     print_json,
     progress_bars,
     write_output,
@@ -69,17 +70,7 @@ def prioritise_command(
     if hpo_file is not None:
         terms += read_hpo_file(hpo_file)
     with contextlib.ExitStack() as stack:
-        kb = None
-        if db is not None:
-            from cardiofabric.genomics.resources import KnowledgeBase
-
-            if not db.is_file():
-                raise InputError(
-                    "no such knowledge database",
-                    path=db,
-                    hint="build one with the knowledge commands (gnomAD, ClinVar, ...)",
-                )
-            kb = stack.enter_context(KnowledgeBase.open(db, read_only=True))
+        kb = open_knowledge_base(stack, db)
         hook = stack.enter_context(progress_bars(show=err_console.is_terminal and not json_out))
         result = prioritise_vcf(
             vcf,
