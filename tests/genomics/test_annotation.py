@@ -5,6 +5,8 @@ gnomAD extracts Debian ships with vcfanno's examples."""
 
 from __future__ import annotations
 
+import contextlib
+import random
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -576,3 +578,189 @@ def test_real_file_without_annotation_gives_no_reader() -> None:
     if not path.exists():
         pytest.skip("small.ann.vcf is not shipped in this version of vcfanno-examples")
     assert AnnotationReader.from_vcf(cyvcf2.VCF(str(path))) is None
+
+
+# ------------------------------------------------- the fast path picks what pick(parse()) picks
+
+# A second VEP layout: an older field order, the pre-104 ``MANE`` column, no plugins.
+VEP_OLD_FIELDS = [
+    "Allele", "Gene", "Feature", "Feature_type", "Consequence", "cDNA_position", "CDS_position",
+    "Protein_position", "Amino_acids", "Codons", "Existing_variation", "EXON", "INTRON",
+    "MANE", "SYMBOL", "BIOTYPE", "CANONICAL", "HGVSc", "HGVSp",
+]  # fmt: skip
+_TERMS = [
+    "missense_variant", "synonymous_variant", "stop_gained", "frameshift_variant",
+    "intron_variant", "splice_region_variant&intron_variant", "inframe_deletion",
+    "3_prime_UTR_variant", "upstream_gene_variant", "intron_variant&NMD_transcript_variant",
+    "splice_donor_variant", "start_lost", "not_a_so_term", "regulatory_region_variant",
+]  # fmt: skip
+_SNPEFF_TERMS = [
+    "missense_variant", "stop_gained", "frameshift_variant", "exon_loss_variant",
+    "disruptive_inframe_deletion", "splice_region_variant&intron_variant", "intron_variant",
+    "5_prime_UTR_premature_start_codon_gain_variant", "intergenic_region", "sequence_feature",
+]  # fmt: skip
+# Panel genes with their MANE transcripts (so panel preferences are hit), others, no symbol, and
+# a percent-encoded symbol that decodes to a panel gene.
+_GENES = [
+    ("MYH7", ["ENST00000355349", "NM_000257", "ENST00000713768", "XM_011536610"]),
+    ("MYBPC3", ["ENST00000545968", "NM_000256", "ENST00000399249"]),
+    ("GENEX", ["ENST00000000001", "ENST00000000002"]),
+    ("", ["ENSR00000071560", "ENST00000355349"]),
+    ("MYH%37", ["ENST00000355349", "ENST00000999999"]),
+]
+
+
+def _written_alleles(rng: random.Random, ref: str, alt: str) -> list[str]:
+    """Spellings an annotator may use for ``alt``, plus ones that are not this allele."""
+    forms = [alt, alt[1:] or "-" if alt[:1] == ref[:1] else alt]
+    i = 0
+    while i < min(len(ref), len(alt)) and ref[i] == alt[i]:
+        i += 1
+    r, a = ref[i:], alt[i:]
+    while r and a and r[-1] == a[-1]:
+        r, a = r[:-1], a[:-1]
+    forms.append(a or "-")
+    forms.append(rng.choice(["G", "-", "TT", "N"]))  # another allele's (or nobody's)
+    return forms
+
+
+def _layout_records(
+    rng: random.Random, source: str, n: int
+) -> list[tuple[str, int, str, str, str]]:
+    fields = {"vep": VEP_FIELDS, "vep_old": VEP_OLD_FIELDS}.get(source)
+    records = []
+    for i in range(n):
+        ref = rng.choice(["C", "CA", "CAG", "A", "CAGAG"])
+        pool = ["T", "G", ref[0], ref + "T", ref[0] + "AT", "A" * len(ref), "C" + ref[1:]]
+        alts = list(dict.fromkeys(a for a in rng.sample(pool, rng.randint(1, 3)) if a != ref))
+        if not alts:
+            alts = ["T"] if ref != "T" else ["G"]
+        entries: list[str] = []
+        for alt in alts:
+            for _ in range(rng.randint(0, 5)):
+                written = rng.choice(_written_alleles(rng, ref, alt))
+                symbol, txs = rng.choice(_GENES)
+                tx = f"{rng.choice(txs)}.{rng.randint(1, 12)}"
+                coding = rng.random() < 0.7
+                if source == "snpeff":
+                    term = rng.choice(_SNPEFF_TERMS)
+                    if rng.random() < 0.1:
+                        written = f"{alt}-{ref}"  # cancer mode
+                    entries.append(
+                        ann(written, term, rng.choice(["HIGH", "MODERATE", "LOW", "MODIFIER"]),
+                            symbol, "ENSG1", "transcript", tx,
+                            "protein_coding" if coding else "retained_intron",
+                            f"{rng.randint(1, 9)}/9", f"c.{rng.randint(1, 900)}C>T",
+                            rng.choice(["p.Arg403Gln", "p.Leu10=", "p.Ser344*", ""]),
+                            "", "", f"{rng.randint(1, 300)}/300")
+                    )  # fmt: skip
+                    continue
+                term = rng.choice(_TERMS) if rng.random() > 0.03 else ""
+                values = {
+                    "Allele": written,
+                    "Consequence": term,
+                    "SYMBOL": symbol,
+                    "Gene": "ENSG1",
+                    "Feature_type": "Transcript",
+                    "Feature": tx if rng.random() > 0.05 else "",
+                    "BIOTYPE": "protein_coding" if coding else "nonsense_mediated_decay",
+                    "EXON": f"{rng.randint(1, 9)}/9",
+                    "Protein_position": str(rng.randint(1, 300)),
+                    "Amino_acids": "R/Q",
+                    "HGVSp": rng.choice(["ENSP1:p.Arg403Gln", "ENSP1:p.Leu10%3D", ""]),
+                    "CANONICAL": "YES" if rng.random() < 0.3 else "",
+                    ("MANE_SELECT" if source == "vep" else "MANE"): (
+                        f"NM_{rng.randint(1, 9)}.1" if rng.random() < 0.15 else ""
+                    ),
+                }
+                if source == "vep":
+                    values["LoF"] = rng.choice(["HC", "LC", ""])
+                    values["LoF_info"] = rng.choice(["50_BP_RULE:PASS", "50_BP_RULE:FAIL", ""])
+                    values["NMD"] = rng.choice(["NMD_escaping_variant", ""])
+                assert fields is not None
+                entry = "|".join(values.get(f, "") for f in fields)
+                if rng.random() < 0.04:
+                    entry = "|".join(entry.split("|")[:-2])  # a truncated entry: skipped
+                entries.append(entry)
+        if source == "vep" and rng.random() < 0.01:
+            entries = ["not|an|annotation"]  # no readable entry: an error for both paths
+        rng.shuffle(entries)
+        tag = "ANN" if source == "snpeff" else "CSQ"
+        info = [f"{tag}={','.join(entries)}"] if entries else []
+        if source == "snpeff" and rng.random() < 0.3:
+            info += ["LOF=(MYH7|ENSG1|4|0.50)", "NMD=(GENEX|ENSG1|2|1.00)"]
+        records.append(("14", 1000 + 10 * i, ref, ",".join(alts), ";".join(info) or "."))
+    return records
+
+
+@pytest.mark.parametrize("source", ["vep", "vep_old", "snpeff"])
+def test_the_fast_path_picks_exactly_what_pick_of_parse_picks(tmp_path: Path, source: str) -> None:
+    from cardiofabric.genomics.panel import load_panel
+
+    header = {
+        "vep": VEP_HEADER,
+        "vep_old": VEP_HEADER.replace("|".join(VEP_FIELDS), "|".join(VEP_OLD_FIELDS)),
+        "snpeff": SNPEFF_HEADER,
+    }[source]
+    rng = random.Random(20240531)
+    path = write_vcf(tmp_path / f"{source}.vcf", header, _layout_records(rng, source, 600))
+    panel = load_panel().preferred_transcripts()
+    preferences: list[dict[str, str] | None] = [
+        None,
+        panel,
+        {"GENEX": "ENST00000000002.4", "ENST00000399249": "MYBPC3"},  # gene and id keys
+    ]
+    gene_filters: list[frozenset[str] | None] = [None, frozenset({"MYH7", "GENEX"})]
+    slow_reader = AnnotationReader.from_vcf(cyvcf2.VCF(str(path)))
+    fast_reader = AnnotationReader.from_vcf(cyvcf2.VCF(str(path)))
+    assert slow_reader is not None and fast_reader is not None
+    compared = chosen = errors = 0
+    layouts: set[str] = set()
+    for variant in cyvcf2.VCF(str(path)):
+        ref, alts = variant.REF, list(variant.ALT)
+        value = variant.INFO.get(fast_reader.info_id)
+        try:
+            parsed = slow_reader.parse_variant(variant)
+        except InputError:
+            errors += 1
+            with pytest.raises(InputError, match="cannot be read"):
+                fast_reader.pick_variant(variant, ref, alts)
+            with pytest.raises(InputError, match="cannot be read"):
+                fast_reader.pick_each(value, ref, alts)
+            continue
+        layouts.add("multi-allelic" if len(alts) > 1 else "single")
+        layouts.update(c.allele for c in parsed if c.allele in ("-", "") or "-" in c.allele)
+        for preferred in preferences:
+            for genes in gene_filters:
+                fast = fast_reader.pick_variant(
+                    variant, ref, alts, preferred=preferred, genes=genes
+                )
+                each = fast_reader.pick_each(value, ref, alts, preferred=preferred, genes=genes)
+                cands = [c for c in parsed if genes is None or (c.gene or "").upper() in genes]
+                slow = [pick(cands, alt, ref, preferred=preferred, alts=alts) for alt in alts]
+                assert fast == slow, (variant.POS, preferred is panel, genes)
+                if source != "snpeff":  # pick_each has no LOF/NMD tags to read
+                    assert each == slow, (variant.POS, preferred is panel, genes)
+                for alt, want in zip(alts, slow, strict=True):
+                    if genes is None and source != "snpeff":
+                        for ctx in (alts, None):
+                            expected = pick(parsed, alt, ref, preferred=preferred, alts=ctx)
+                            got = fast_reader.pick_from(value, ref, alt, ctx, preferred)
+                            assert got == expected, (variant.POS, alt, ctx)
+                    compared += 1
+                    chosen += want is not None
+    # Each value was read once by the slow reader and (several times) by the fast one; the
+    # skipped-entry counts of a single read agree.
+    once = AnnotationReader.from_vcf(cyvcf2.VCF(str(path)))
+    assert once is not None
+    for variant in cyvcf2.VCF(str(path)):
+        with contextlib.suppress(InputError):
+            once.pick_variant(variant, variant.REF, list(variant.ALT))
+    assert once.warnings == slow_reader.warnings
+    if source == "vep":
+        assert errors > 0 and slow_reader.malformed > 0
+        assert {"multi-allelic", "single", "-"} <= layouts
+    if source == "snpeff":
+        assert any("-" in x for x in layouts)  # cancer-mode alleles were written
+    # Enough of both outcomes that the comparison means something.
+    assert chosen > 500 and compared - chosen > 100

@@ -467,3 +467,21 @@ def test_opening_errors(tmp_path: Path) -> None:
         assert ro.resources() == [] and ro.build is None and ro.lookup([]) == {}
         with pytest.raises(StoreError, match="read-only"):
             ro.add("cadd", other)
+
+
+def test_clinvar_residues_of_several_genes_in_one_query_match_the_per_gene_answers(
+    kb: KnowledgeBase,
+) -> None:
+    wanted = {"MYH7": [403, 719, 244, 1, 403], "MYBPC3": [158], "NOT_A_GENE": [5]}
+    together = kb.clinvar_at_residues(wanted)
+    assert together == {
+        gene: found
+        for gene, positions in wanted.items()
+        if (found := kb.clinvar_at_residue(gene, positions))
+    }
+    assert sorted(together) == ["MYH7"] and sorted(together["MYH7"]) == [403, 719]
+    assert kb.clinvar_at_residues({}) == {}
+    # resources() is read once per instance; callers get their own list.
+    listed = kb.resources()
+    listed.clear()
+    assert [r.kind for r in kb.resources()] == sorted(KINDS)

@@ -3,10 +3,12 @@
 One pass with ``cyvcf2``. Each record is split into its ALT alleles (a multi-allelic record is
 several variants, as after ``bcftools norm -m-``); the VEP ``CSQ`` or SnpEff ``ANN`` field is
 read with :class:`~cardiofabric.genomics.annotation.AnnotationReader` and one transcript is kept
-per allele (:func:`~cardiofabric.genomics.annotation.pick`: MANE Select, the panel's MANE
-transcript, canonical, most severe). Alleles wait in a batch of ``batch_size`` keys, so the
-knowledge database answers one join per batch (gnomAD, ClinVar, predictors) and one ClinVar
-residue query per gene for the batch's missense alleles; then each allele is classified by
+per allele (:func:`~cardiofabric.genomics.annotation.pick`'s choice: MANE Select, the panel's
+MANE transcript, canonical, most severe; made on the raw sub-fields by
+:meth:`~cardiofabric.genomics.annotation.AnnotationReader.pick_variant`, which builds only the
+chosen entry). Alleles wait in a batch of ``batch_size`` keys, so the knowledge database
+answers one join per batch (gnomAD, ClinVar, predictors) and one ClinVar residue query for the
+batch's missense alleles in panel genes; then each allele is classified by
 :class:`~cardiofabric.genomics.acmg.Classifier` and yielded. Memory is one batch, whatever the
 length of the file.
 
@@ -348,8 +350,6 @@ class _Run:
     def _stream(
         self, batch_size: int, progress: Callable[[int], None] | None
     ) -> Iterator[ClassifiedRecord]:
-        from cardiofabric.genomics.annotation import pick
-
         s = self.summary
         contigs: dict[str, str] = {}
         batch: list[_Pending] = []
@@ -402,10 +402,15 @@ class _Run:
                 # No asked-for gene symbol anywhere in the annotation: skip parsing it.
                 s.gene_filtered += len(alts)
                 continue
-            consequences: list[Consequence] | None = None
+            upper = [a.upper() for a in alts]
+            picked: list[Consequence | None] | None = None
             if self.reader is not None:
+                # One transcript per allele, chosen on the raw sub-fields (the same choice as
+                # pick() over the parsed entries, gene filter included); only it is built.
                 try:
-                    consequences = self.reader.parse_variant(rec)
+                    picked = self.reader.pick_variant(
+                        rec, ref, upper, preferred=self.preferred, genes=self.genes
+                    )
                 except Exception as exc:  # InputError: no entry of the value can be read
                     why = getattr(exc, "message", str(exc))[:160]
                     s.skip(f"unreadable {self.tag} annotation", f"{name}:{pos} ({why})")
@@ -413,7 +418,6 @@ class _Run:
             filt = rec.FILTERS
             filter_text = ";".join(filt) if filt else None
             qual = rec.QUAL
-            upper = [a.upper() for a in alts]
             for j, alt in enumerate(upper, start=1):
                 if not alt or alt[0] in "<*." or "[" in alt or "]" in alt:
                     s.skip("symbolic, breakend or spanning-deletion allele", f"{name}:{pos} {alt}")
@@ -424,14 +428,7 @@ class _Run:
                     if zygosity is None:
                         s.not_carried += 1
                         continue
-                chosen: Consequence | None = None
-                if consequences:
-                    candidates = consequences
-                    if self.genes is not None:
-                        candidates = [
-                            c for c in consequences if (c.gene or "").upper() in self.genes
-                        ]
-                    chosen = pick(candidates, alt, ref, preferred=self.preferred, alts=upper)
+                chosen = picked[j - 1] if picked is not None else None
                 if self.genes is not None and chosen is None:
                     s.gene_filtered += 1
                     continue
@@ -515,9 +512,9 @@ class _Run:
                     wanted.setdefault(c.gene, set()).add(c.protein_position)
         for gene, positions in wanted.items():
             self.asked[gene] |= positions
-            found = kb.clinvar_at_residue(gene, sorted(positions))
-            if found:
-                self.residues.setdefault(gene, {}).update(found)
+        # One query for every gene of the batch.
+        for gene, found in kb.clinvar_at_residues(wanted).items():
+            self.residues.setdefault(gene, {}).update(found)
 
 
 def _genotype(rec: Any) -> tuple[list[int], str]:

@@ -19,7 +19,7 @@ table records each kind's source file name, BLAKE3 digest, rows, build, skips an
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -118,6 +118,10 @@ class KnowledgeBase:
         self._con = con
         self.path = path
         self.read_only = read_only
+        # resources() is asked by every lookup() and clinvar_at_residue() call (once per batch
+        # and per gene of a batch when classifying); the table changes only through add(),
+        # which clears this. Another connection writing the same file is not seen.
+        self._resources: list[ResourceInfo] | None = None
 
     # -- opening ----------------------------------------------------------------------------
 
@@ -212,10 +216,18 @@ class KnowledgeBase:
 
     @property
     def build(self) -> str | None:
-        row = self._con.execute("SELECT value FROM meta WHERE key = 'build'").fetchone()
-        return str(row[0]) if row else None
+        # fetchall, not fetchone: DuckDB refuses register() on a connection with an unfinished
+        # result, and lookup() registers its keys.
+        rows = self._con.execute("SELECT value FROM meta WHERE key = 'build'").fetchall()
+        return str(rows[0][0]) if rows else None
 
     def resources(self) -> list[ResourceInfo]:
+        """The resources in the base, by kind (read once, again after :meth:`add`)."""
+        if self._resources is None:
+            self._resources = self._read_resources()
+        return list(self._resources)
+
+    def _read_resources(self) -> list[ResourceInfo]:
         rows = self._con.execute(
             "SELECT kind, source, digest, rows, build, added_at, skipped, skip_reasons "
             "FROM resource ORDER BY kind"
@@ -284,6 +296,7 @@ class KnowledgeBase:
         stage = f"_stage_{kind}"
         con = self._con
         cols = fmt.COLUMNS[kind]
+        self._resources = None
         con.execute("BEGIN TRANSACTION")
         try:
             con.execute(f"DROP TABLE IF EXISTS {stage}")
@@ -300,7 +313,7 @@ class KnowledgeBase:
             con.execute(f"CREATE INDEX {kind}_pos ON {kind} (chrom, pos)")
             if kind == "clinvar":
                 con.execute("CREATE INDEX clinvar_residue ON clinvar (gene, protein_position)")
-            rows = int(con.execute(f"SELECT count(*) FROM {kind}").fetchone()[0])
+            rows = int(con.execute(f"SELECT count(*) FROM {kind}").fetchall()[0][0])
             info = ResourceInfo(
                 kind=kind,
                 source=file.name,
@@ -331,6 +344,8 @@ class KnowledgeBase:
         except BaseException:
             con.execute("ROLLBACK")
             raise
+        finally:
+            self._resources = None
         return info
 
     # -- asking -------------------------------------------------------------------------------
@@ -408,20 +423,45 @@ class KnowledgeBase:
         """ClinVar pathogenic/likely pathogenic alleles of ``gene`` at these protein residues.
 
         Needs the protein change: from ClinVar's ``variant_summary.txt`` or a ClinVar VCF
-        annotated with VEP or SnpEff (ClinVar's own VCF names no protein change).
+        annotated with VEP or SnpEff (ClinVar's own VCF names no protein change). Each list is
+        ordered by review stars (most first), then position and alleles.
         """
-        positions = sorted({int(p) for p in protein_positions})
-        if not positions or "clinvar" not in self._kinds():
+        return self.clinvar_at_residues({gene: protein_positions}).get(gene, {})
+
+    def clinvar_at_residues(
+        self, wanted: Mapping[str, Iterable[int]]
+    ) -> dict[str, dict[int, list[ClinvarProtein]]]:
+        """:meth:`clinvar_at_residue` for several genes in one query: gene → residue → alleles.
+
+        Genes and residues with no pathogenic allele are absent from the result.
+        """
+        genes: list[str] = []
+        positions: list[int] = []
+        for gene, residues in wanted.items():
+            for p in sorted({int(p) for p in residues}):
+                genes.append(gene)
+                positions.append(p)
+        if not genes or "clinvar" not in self._kinds():
             return {}
-        rows = self._con.execute(
-            "SELECT chrom, pos, ref, alt, gene, protein_position, ref_aa, alt_aa, hgvsp, "
-            "significance, stars FROM clinvar WHERE gene = ? AND pathogenic "
-            "AND list_contains(?, protein_position) ORDER BY protein_position, stars DESC, pos",
-            [gene, positions],
-        ).fetchall()
-        out: dict[int, list[ClinvarProtein]] = {}
+        asked = {
+            "gene": np.array(genes, dtype=object),
+            "protein_position": np.array(positions, dtype=np.int64),
+        }
+        self._con.register("_cf_residues", asked)
+        try:
+            rows = self._con.execute(
+                "SELECT c.chrom, c.pos, c.ref, c.alt, c.gene, c.protein_position, c.ref_aa, "
+                "c.alt_aa, c.hgvsp, c.significance, c.stars FROM clinvar c "
+                "JOIN (SELECT DISTINCT gene, protein_position FROM _cf_residues) r "
+                "ON c.gene = r.gene AND c.protein_position = r.protein_position "
+                "WHERE c.pathogenic "
+                "ORDER BY c.gene, c.protein_position, c.stars DESC, c.pos, c.ref, c.alt"
+            ).fetchall()
+        finally:
+            self._con.unregister("_cf_residues")
+        out: dict[str, dict[int, list[ClinvarProtein]]] = {}
         for chrom, pos, ref, alt, g, ppos, raa, aaa, hgvsp, sig, stars in rows:
-            out.setdefault(int(ppos), []).append(
+            out.setdefault(g, {}).setdefault(int(ppos), []).append(
                 ClinvarProtein(
                     key=VariantKey(chrom, int(pos), ref, alt),
                     gene=g,
