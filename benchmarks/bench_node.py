@@ -13,9 +13,10 @@ Measured:
 
 - the individuals count query ``sex = female AND LDL > 160 mg/dL AND hypertension (with
   descendants)`` at 1 and 32 concurrent clients: p50/p95 latency and throughput;
-- the same count run directly in DuckDB (the node's own SQL, consent clause included), and the
-  ratio of the node's p50 to it: what the HTTP layer, the token check, the gate (consent keys,
-  DP noise, budget and audit writes) add;
+- the same count run directly in DuckDB: the very SQL text and parameters the node executes for
+  it (consent clause included, built from the node's own grant), and the ratio of the node's
+  p50 to it: what the HTTP layer, the token check, the gate (consent, DP noise, budget and
+  audit writes) and building the SQL (the filters' unit lookup) add;
 - a g_variants count by gene (allele-count tables) at 1 client.
 """
 
@@ -206,19 +207,22 @@ def main() -> None:
             }
             variants = _run(f"{base}/api/g_variants", headers, gene, 1, max(20, args.requests // 4))
             answer = httpx.post(url, json=QUERY, headers=headers).json()
-            # The same count straight in DuckDB: the node's SQL with the grant's consent keys.
+            # The same count straight in DuckDB: the SQL and parameters the node runs for it.
             ctx = app.state.ctx
             caller = ctx.gate.authenticate(headers["Authorization"])
             grant = ctx.gate.authorise(caller, action="discover-count", dataset=SITE)
             req = parse_post(QUERY, max_filters=32, max_limit=1000)
-            scope = entries.Scope(grant.consent_keys, grant.profiles)
+            scope = entries.Scope(grant.consent_keys, grant.profiles, consents=grant.consents)
             direct: list[float] = []
             con = ctx.cursor()
             try:
+                sql, params = entries.count_individuals_sql(con, req, scope)
                 for _ in range(max(20, args.requests // 4)):
                     t0 = time.perf_counter()
-                    true_count = entries.count_individuals(con, req, scope)
+                    row = con.execute(sql, params).fetchone()
                     direct.append(time.perf_counter() - t0)
+                true_count = int(row[0]) if row else 0
+                assert true_count == entries.count_individuals(con, req, scope)
             finally:
                 con.close()
         finally:

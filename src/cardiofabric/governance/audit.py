@@ -35,6 +35,7 @@ from cardiofabric.errors import InputError, StoreError
 
 __all__ = [
     "GENESIS",
+    "LOCK",
     "AuditEntry",
     "AuditReport",
     "append",
@@ -50,8 +51,10 @@ _COLUMNS = (
     "seq, logged_at, caller, contract_id, purpose, endpoint, query, decision, result_size, "
     "prev_hash, hash"
 )
-# Appends from threads of one process are serialised; other processes cannot write the store.
-_LOCK = threading.RLock()
+#: Appends from threads of one process are serialised; other processes cannot write the store.
+#: Re-entrant: a caller whose transaction ends in an append (the gate's budget charge and
+#: entry) holds it from before its BEGIN, so that no other append lands in between.
+LOCK = threading.RLock()
 
 
 def canonical_json(obj: Any) -> str:
@@ -152,7 +155,7 @@ def append(
     """
     t = (now or datetime.now(UTC)).astimezone(UTC).replace(tzinfo=None)
     q = query if isinstance(query, str) else canonical_json(dict(query))
-    with _LOCK:
+    with LOCK:
         own = not (_in_transaction(con) if in_transaction is None else in_transaction)
         if own:
             con.begin()

@@ -88,28 +88,26 @@ def spend(
     """
     if not epsilon > 0:
         raise InputError(f"expected a positive ε to spend, found {epsilon}")
-    # One statement charges when the budget allows it and returns nothing when it does not
-    # (DuckDB's conditional upsert), so a granted answer costs one round trip.
+    # A researcher's row exists after their first answer, so a granted answer is one UPDATE
+    # that charges only when the budget allows it (RETURNING nothing when it does not). Only
+    # when it returns nothing: an INSERT of the first row, which does nothing when the row
+    # exists (then the budget is spent). A conditional upsert did both in one statement but
+    # took twice as long as the UPDATE (measured, DuckDB 2.0).
+    now = _now()
     row = con.execute(
-        "INSERT INTO privacy_budget SELECT ?, ?, ?, ?, 1, ? WHERE ? <= ? + ? "
-        "ON CONFLICT (researcher, dataset) DO UPDATE SET "
-        "epsilon_spent = privacy_budget.epsilon_spent + excluded.epsilon_spent, "
-        "queries = privacy_budget.queries + 1, updated_at = excluded.updated_at "
-        "WHERE privacy_budget.epsilon_spent + excluded.epsilon_spent "
-        "<= privacy_budget.epsilon_total + ? "
+        "UPDATE privacy_budget SET epsilon_spent = epsilon_spent + ?, queries = queries + 1, "
+        "updated_at = ? WHERE researcher = ? AND dataset = ? "
+        "AND epsilon_spent + ? <= epsilon_total + ? "
         "RETURNING epsilon_total, epsilon_spent, queries, updated_at",
-        [
-            researcher,
-            dataset,
-            default_total,
-            epsilon,
-            _now(),
-            epsilon,
-            default_total,
-            TOLERANCE,
-            TOLERANCE,
-        ],
+        [epsilon, now, researcher, dataset, epsilon, TOLERANCE],
     ).fetchone()
+    if row is None:
+        row = con.execute(
+            "INSERT INTO privacy_budget SELECT ?, ?, ?, ?, 1, ? WHERE ? <= ? + ? "
+            "ON CONFLICT (researcher, dataset) DO NOTHING "
+            "RETURNING epsilon_total, epsilon_spent, queries, updated_at",
+            [researcher, dataset, default_total, epsilon, now, epsilon, default_total, TOLERANCE],
+        ).fetchone()
     if row is not None:
         return BudgetState(researcher, dataset, float(row[0]), float(row[1]), int(row[2]), row[3])
     state = budget_of(con, researcher, dataset, default_total=default_total)

@@ -472,6 +472,11 @@ class TrustStore:
     what the site answers to (its id and usually :data:`NETWORK_AUDIENCE`). ``site`` is the
     issuer id of the site's own key, the only issuer of patient tokens (None: none accepted).
     ``refresh_every`` seconds, :meth:`verify` re-reads a changed revocation list by itself.
+
+    A token that verified is remembered (by its SHA-256, at most ``cache_size`` of them) until
+    its ``exp``: presenting it again skips the signature and claim checks, which its bytes
+    cannot have changed, but never the revocation list, which is checked on every call after
+    the same refresh as a first presentation.
     """
 
     def __init__(
@@ -483,6 +488,7 @@ class TrustStore:
         site: str | None = None,
         leeway: float = 30.0,
         refresh_every: float | None = 10.0,
+        cache_size: int = 1024,
     ) -> None:
         self.issuers: dict[str, Ed25519PublicKey] = {
             _check_id(i, "issuer id"): (
@@ -500,6 +506,9 @@ class TrustStore:
         self._stamp: tuple[int, int] | None = None
         self._checked = 0.0
         self._lock = threading.Lock()
+        self.cache_size = cache_size
+        self._verified: dict[bytes, tuple[int, Contract]] = {}  # sha256(token) -> (exp, contract)
+        self._cache_lock = threading.Lock()
         if self.revocation_path is not None:
             self.refresh(force=True)
 
@@ -562,6 +571,14 @@ class TrustStore:
                 "send 'Authorization: Bearer <token>' with a contract issued by a trusted issuer",
             )
         self._maybe_refresh()
+        digest = hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest()
+        hit = self._verified.get(digest)
+        if hit is not None:
+            if time.time() < hit[0]:
+                self._check_revoked(hit[1].id)
+                return hit[1]
+            with self._cache_lock:
+                self._verified.pop(digest, None)
         try:
             header = jwt.get_unverified_header(token)
             unverified = jwt.decode(token, options={"verify_signature": False})
@@ -632,15 +649,26 @@ class TrustStore:
             raise _denied(
                 401, "invalid-token", "Invalid token", f"the token is not valid ({exc})"
             ) from None
-        if claims["jti"] in self.revoked:
+        self._check_revoked(str(claims["jti"]))
+        contract = self._contract(claims)
+        with self._cache_lock:
+            if len(self._verified) >= self.cache_size:
+                now = time.time()
+                self._verified = {k: v for k, v in self._verified.items() if v[0] > now}
+                while len(self._verified) >= self.cache_size:
+                    self._verified.pop(next(iter(self._verified)))  # the oldest
+            self._verified[digest] = (int(claims["exp"]), contract)
+        return contract
+
+    def _check_revoked(self, jti: str) -> None:
+        if jti in self.revoked:
             raise _denied(
                 401,
                 "token-revoked",
                 "Token revoked",
-                f"contract {claims['jti']} has been revoked",
+                f"contract {jti} has been revoked",
                 "ask its issuer why, or for a new contract",
             )
-        return self._contract(claims)
 
     def _contract(self, claims: dict[str, Any]) -> Contract:
         def bad(what: str) -> AccessError:

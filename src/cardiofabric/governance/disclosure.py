@@ -56,6 +56,9 @@ class Released:
     suppressed: bool  # a "fewer than threshold" answer
     threshold: int  # k: a released count is never in 1..k-1
     noise: dict[str, Any] = field(default_factory=dict)  # mechanism, ε, scale; {} when exact
+    #: ``seq`` of the audit entry that recorded this answer; the gate sets it when it appends
+    #: the entry (None for a value made by :func:`release_count` alone, before auditing).
+    audit_seq: int | None = None
 
     @property
     def noised(self) -> bool:

@@ -15,30 +15,33 @@ In order (``docs/design.md``, "Governance"):
 The node computes the count between :meth:`Gate.authorise` and :meth:`Gate.release` (or hands
 a function to :meth:`Gate.answer`, which runs every step and audits refusals too). Threads may
 share one gate: each call works on its own cursor of the store's connection, and the budget
-charge and the audit entry of an answer are written in one transaction under one lock.
+charge and the audit entry of an answer are written in one transaction under the audit log's
+lock (so that no other append slips between the transaction's start and its entry).
+
+Per request the gate does only what depends on the request: a verified token is remembered
+until it expires (:class:`~cardiofabric.governance.contracts.TrustStore`, revocations still
+checked every time), and the kinds of consent permitting a purpose are read once per consent
+version of the store (:class:`~cardiofabric.governance.consents.ConsentCatalogue`), while which
+patients hold them is read by each count.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import duckdb
 
 from cardiofabric.errors import AccessError, CardioFabricError, InputError
 from cardiofabric.governance import audit, budget
+from cardiofabric.governance.consents import ConsentCatalogue, ConsentRow
 from cardiofabric.governance.contracts import ACTIONS, Contract, TrustStore
 from cardiofabric.governance.disclosure import NoiseSampler, Released, release_count
 from cardiofabric.governance.patient import ConsentChange, change_consent
 from cardiofabric.governance.policy import GRANULARITIES, Granularity, SitePolicy
-from cardiofabric.governance.purpose import (
-    Purpose,
-    allowed_profiles,
-    consent_filter,
-    consenting_keys,
-)
+from cardiofabric.governance.purpose import Purpose, consent_filter
 from cardiofabric.store.site import SiteStore
 
 __all__ = ["ACTION_GRANULARITY", "ANONYMOUS", "Caller", "Gate", "Grant"]
@@ -82,6 +85,9 @@ class Grant:
     profiles: tuple[str, ...]  # allele-count consent profiles permitting it (genomic only)
     consent_keys: tuple[str, ...]  # patient consents that permit it (purpose.consent_filter)
     genomic: bool
+    #: The same consents as stored (status, permissions, prohibitions), for SQL that compares
+    #: the stored lists (the node's entry queries).
+    consents: tuple[ConsentRow, ...] = ()
 
     def consent_filter(self, column: str = "pseudonym") -> tuple[str, list[Any]]:
         """SQL keeping only consenting patients: ``(condition, params)`` on ``column``."""
@@ -104,12 +110,16 @@ class Gate:
         site: str,
         datasets: Sequence[str],
         sampler: NoiseSampler | None = None,
+        consent_ttl: float = 10.0,
     ) -> None:
+        """``consent_ttl``: seconds after which the distinct consents are read again even when
+        the store's consent version has not moved (a write made with plain SQL)."""
         if not datasets:
             raise InputError("the gate needs the site's datasets", hint="e.g. datasets=['site-a']")
         self.store, self.policy, self.trust = store, policy, trust
         self.site, self.datasets = site, tuple(datasets)
         self.sampler = sampler
+        self.consents = ConsentCatalogue(store, policy, ttl=consent_ttl)
         self._lock = threading.Lock()
 
     # -- 1. authenticate ------------------------------------------------------------------
@@ -200,15 +210,19 @@ class Gate:
                 wanted = cap
             granularity = wanted
             purpose = c.purpose.with_genomic(genomic)
-        con = _cursor(self.store.connection)
-        try:
-            keys = consenting_keys(con, purpose, policy=self.policy)
-            # Consent profiles serve the allele counts, i.e. genomic requests only.
-            profiles = allowed_profiles(con, purpose, policy=self.policy) if genomic else []
-        finally:
-            con.close()
+        consents = self.consents.for_purpose(purpose)
+        # Consent profiles serve the allele counts, i.e. genomic requests only.
+        profiles = consents.profiles if genomic else ()
         return Grant(
-            caller, action, datasets, granularity, purpose, tuple(profiles), tuple(keys), genomic
+            caller,
+            action,
+            datasets,
+            granularity,
+            purpose,
+            profiles,
+            consents.keys,
+            genomic,
+            consents.rows,
         )
 
     # -- 4 and 5. disclosure control, audit -----------------------------------------------
@@ -253,7 +267,9 @@ class Gate:
                 "epsilon": eps,
             },
         }
-        with self._lock:
+        # The audit lock is taken before BEGIN: an entry appended by another cursor after this
+        # transaction began would be invisible to it, and its own entry would reuse that seq.
+        with self._lock, audit.LOCK:
             con = _cursor(self.store.connection)
             try:
                 con.begin()
@@ -274,7 +290,7 @@ class Gate:
                         anonymous=anonymous,
                         sampler=self.sampler,
                     )
-                    self._audit(
+                    entry = self._audit(
                         con,
                         grant.caller,
                         purpose=grant.purpose.audit_terms(),
@@ -293,7 +309,7 @@ class Gate:
                 raise
             finally:
                 con.close()
-        return released
+        return replace(released, audit_seq=entry.seq)
 
     def _refused(
         self,
@@ -417,13 +433,15 @@ class Gate:
                     )
                 finally:
                     con.close()
+                # After the commit: the consent catalogue reads the consents again.
+                self.store.consents_changed()
         except CardioFabricError as exc:
             self.refuse(caller, exc, endpoint=endpoint, query=query)
             raise
         with self._lock:
             con = _cursor(self.store.connection)
             try:
-                self._audit(
+                entry = self._audit(
                     con,
                     caller,
                     purpose=[],
@@ -434,4 +452,4 @@ class Gate:
                 )
             finally:
                 con.close()
-        return change
+        return replace(change, audit_seq=entry.seq)

@@ -10,7 +10,9 @@ One transaction does all of it, so that no answer ever sees half a change:
 3. the cohort allele counts are rebuilt (:func:`cardiofabric.store.alleles.refresh_allele_counts`)
    so that a patient who withdrew is in no allele count from the next request on.
 
-The gate reads consent afresh for every request, so the change holds from the next request.
+The gate counts over the ``consent`` table as it is at each request, and re-reads the store's
+distinct consents when :attr:`SiteStore.consent_version` moves (bumped here after the commit),
+so the change holds from the next request.
 """
 
 from __future__ import annotations
@@ -42,6 +44,8 @@ class ConsentChange:
     changed_at: str
     changed_by: str
     allele_counts_refreshed: bool
+    #: ``seq`` of the audit entry of the change when the gate made it (None otherwise).
+    audit_seq: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -132,6 +136,8 @@ def change_consent(
         )
         refreshed = _refresh(con)
         con.commit()
+        if isinstance(store_or_con, SiteStore):
+            store_or_con.consents_changed()  # the gate's consent cache keys on it
     except BaseException as exc:
         with contextlib.suppress(duckdb.Error):
             con.rollback()

@@ -7,7 +7,9 @@ list is current). Every error is an RFC 9457 problem (:mod:`cardiofabric.node.pr
 request one JSON log line (:mod:`cardiofabric.node.logs`).
 
 A consent change holds from the next request: the gate writes it (with the allele counts
-refreshed) in one transaction, and every answer recomputes the consenting patients.
+refreshed) in one transaction, every answer counts over the consent table as it is then, and
+the gate re-reads the store's kinds of consent when a change gives the store a new consent
+version (:class:`~cardiofabric.governance.consents.ConsentCatalogue`).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cardiofabric import __version__
@@ -232,7 +235,8 @@ def create_app(
         try:
             entry = audit.append(con, caller=caller.id, contract_id=caller.contract_id,
                                  purpose=[], endpoint="GET /consent/me", query={},
-                                 decision="granted", result_size=None)  # fmt: skip
+                                 decision="granted", result_size=None,
+                                 in_transaction=False)  # fmt: skip
         finally:
             con.close()
         request.state.audit_seq = entry.seq
@@ -276,11 +280,12 @@ def create_app(
                 raise InputError(f"expected at most 32 {name}")
         if note is not None and (not isinstance(note, str) or len(note) > 500):
             raise InputError("expected 'note' to be a text of at most 500 characters")
-        change = ctx.gate.change_consent(
-            caller, status=status, permissions=perms, prohibitions=prohibs,
-            endpoint="PUT /consent/me", note=note,
+        # The change rebuilds the allele counts (seconds in a large store): off the event loop.
+        change = await run_in_threadpool(
+            ctx.gate.change_consent, caller, status=status, permissions=perms,
+            prohibitions=prohibs, endpoint="PUT /consent/me", note=note,
         )  # fmt: skip
-        request.state.audit_seq = getattr(change, "audit_seq", None)
+        request.state.audit_seq = change.audit_seq
         return _consent_of(ctx, caller.contract.patient)
 
     return app

@@ -18,6 +18,7 @@ read-only opens may share it only while no process writes (DuckDB, "Concurrency"
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import re
 import shutil
@@ -51,6 +52,7 @@ OBJECTS = "objects"
 Status = Literal["added", "unchanged", "replaced"]
 
 _SITE_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+_CONSENT_VERSIONS = itertools.count(1)
 _CONSENT_UPSERT = (
     "ON CONFLICT (pseudonym) DO UPDATE SET status = excluded.status, "
     "version = excluded.version, permissions = excluded.permissions, "
@@ -116,6 +118,10 @@ class SiteStore:
     ) -> None:
         self.root, self.site, self.read_only = root, site, read_only
         self._con: duckdb.DuckDBPyConnection | None = con
+        #: Changed (:meth:`consents_changed`) after each committed write through this object
+        #: that may change the consents or the consent profiles (an ingest batch, an
+        #: allele-count refresh, a consent change): caches of the distinct consents key on it.
+        self.consent_version = 0
         # The store's own tables are typed from the file itself, so that they follow schema.py
         # (and its migrations) without a second list of their columns here.
         self._types: dict[str, dict[str, str]] = content_types()
@@ -252,6 +258,13 @@ class SiteStore:
         return self._con
 
     # -- writing --------------------------------------------------------------------------
+    def consents_changed(self) -> int:
+        """Give :attr:`consent_version` a new value (after a committed consent write)."""
+        # next() of one process-wide counter: two writers never make the same value, which a
+        # read-modify-write of the attribute from two threads could.
+        self.consent_version = next(_CONSENT_VERSIONS)
+        return self.consent_version
+
     def add(self, mmio: MMIO) -> AddResult:
         """Add one patient's object: ``added``, ``replaced`` (a new object) or ``unchanged``."""
         return self._add_batch([mmio])[0]
@@ -384,6 +397,7 @@ class SiteStore:
             for r in (history, index, consent, *content.values()):
                 r.insert(con)
             con.commit()
+            self.consents_changed()
         except BaseException as exc:
             with contextlib.suppress(duckdb.Error):
                 con.rollback()
@@ -415,7 +429,9 @@ class SiteStore:
         if only_if_stale and alleles.counts_are_current(con):
             return None
         try:
-            return alleles.refresh_allele_counts(con)
+            stats = alleles.refresh_allele_counts(con)
+            self.consents_changed()
+            return stats
         except duckdb.Error as exc:
             raise StoreError(
                 f"the allele counts could not be rebuilt ({exc}); the previous counts are kept",

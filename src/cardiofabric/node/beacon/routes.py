@@ -5,6 +5,10 @@ authenticate the bearer token, authorise the action the requested granularity ne
 not refused: an anonymous caller asking for a count gets the boolean answer; a contract without
 ``record`` asking for records gets a count), count over the consenting patients only, release
 through disclosure control and the privacy budget, audit. Refusals are audited too.
+
+The handlers read the request body on the event loop and do the rest (the gate, DuckDB) in
+Starlette's thread pool: DuckDB runs a query without holding the GIL, so one request's count
+runs beside the others' Python work instead of stalling the loop.
 """
 
 from __future__ import annotations
@@ -16,10 +20,13 @@ from typing import Annotated, Any
 
 import duckdb
 from fastapi import APIRouter, Depends, Query, Request
+from starlette.concurrency import run_in_threadpool
 
 from cardiofabric.errors import CardioFabricError, InputError
 from cardiofabric.governance import audit
+from cardiofabric.governance.disclosure import Released
 from cardiofabric.governance.gate import Caller, Grant
+from cardiofabric.governance.policy import Granularity
 from cardiofabric.node.beacon import entries, framework, records
 from cardiofabric.node.beacon.entries import Scope, VariantKey
 from cardiofabric.node.beacon.filters import Clause
@@ -162,9 +169,9 @@ def _action(ctx: NodeContext, caller: Caller, wanted: str) -> str:
     return ladder[i]  # not held: the gate refuses it with a clear 403
 
 
-def _coarsen(released: Any, wanted: str) -> Any:
+def _coarsen(released: Released, wanted: Granularity) -> Released:
     """An answer released finer than asked is shown at the granularity asked for."""
-    if _LEVEL[str(released.granularity)] <= _LEVEL[wanted]:
+    if _LEVEL[released.granularity] <= _LEVEL[wanted]:
         return released
     count = None if wanted == "boolean" else released.count
     return replace(released, granularity=wanted, count=count)
@@ -204,7 +211,7 @@ def _granted(
             f"requested granularity {req.granularity}; this caller is answered at "
             f"{grant.granularity}"
         )
-    return caller, grant, Scope(grant.consent_keys, grant.profiles)
+    return caller, grant, Scope(grant.consent_keys, grant.profiles, consents=grant.consents)
 
 
 def _answer(
@@ -242,8 +249,7 @@ def _answer(
     finally:
         con.close()
     request.state.granularity = released.granularity
-    seq = getattr(released, "audit_seq", None)
-    request.state.audit_seq = seq
+    request.state.audit_seq = released.audit_seq
     return entry_response(
         site=ctx.settings.site,
         dataset=ctx.dataset,
@@ -251,7 +257,7 @@ def _answer(
         req=req,
         released=released,
         results=results,
-        audit_seq=seq,
+        audit_seq=released.audit_seq,
     )
 
 
@@ -413,24 +419,32 @@ def _variants_answer(
 
 
 async def individuals(request: Request) -> dict[str, Any]:
-    return _individuals_answer(request, await _beacon_request(request), None)
+    return await run_in_threadpool(
+        _individuals_answer, request, await _beacon_request(request), None
+    )
 
 
 async def individual(request: Request, id: str) -> dict[str, Any]:
-    return _individuals_answer(request, await _beacon_request(request), _pseudonym_is(id))
+    return await run_in_threadpool(
+        _individuals_answer, request, await _beacon_request(request), _pseudonym_is(id)
+    )
 
 
 async def individual_biosamples(request: Request, id: str) -> dict[str, Any]:
-    return _biosamples_answer(request, await _beacon_request(request), _pseudonym_is(id))
+    return await run_in_threadpool(
+        _biosamples_answer, request, await _beacon_request(request), _pseudonym_is(id)
+    )
 
 
 async def individual_variants(request: Request, id: str) -> dict[str, Any]:
     req = await _beacon_request(request)
-    return _variants_answer(request, req, _pseudonym_is(id))
+    return await run_in_threadpool(_variants_answer, request, req, _pseudonym_is(id))
 
 
 async def biosamples(request: Request) -> dict[str, Any]:
-    return _biosamples_answer(request, await _beacon_request(request), None)
+    return await run_in_threadpool(
+        _biosamples_answer, request, await _beacon_request(request), None
+    )
 
 
 def _sample_is(value: str) -> Clause:
@@ -440,16 +454,16 @@ def _sample_is(value: str) -> Clause:
 async def biosample(request: Request, id: str) -> dict[str, Any]:
     req = await _beacon_request(request)
     extra = Clause("v.modality_digest = ?", (id,))
-    return _biosamples_answer(request, req, extra)
+    return await run_in_threadpool(_biosamples_answer, request, req, extra)
 
 
 async def biosample_variants(request: Request, id: str) -> dict[str, Any]:
     req = await _beacon_request(request)
-    return _variants_answer(request, req, _sample_is(id))
+    return await run_in_threadpool(_variants_answer, request, req, _sample_is(id))
 
 
 async def g_variants(request: Request) -> dict[str, Any]:
-    return _variants_answer(request, await _beacon_request(request), None)
+    return await run_in_threadpool(_variants_answer, request, await _beacon_request(request), None)
 
 
 def _variant_query(key: VariantKey) -> entries.VariantQuery:
@@ -468,12 +482,14 @@ def _carrier_of(key: VariantKey) -> Clause:
 async def g_variant(request: Request, id: str) -> dict[str, Any]:
     req = await _beacon_request(request)
     key = VariantKey.parse(id)
-    return _variants_answer(request, req, None, q=_variant_query(key))
+    return await run_in_threadpool(_variants_answer, request, req, None, q=_variant_query(key))
 
 
 async def g_variant_individuals(request: Request, id: str) -> dict[str, Any]:
     req = await _beacon_request(request)
-    return _individuals_answer(request, req, _carrier_of(VariantKey.parse(id)), genomic=True)
+    return await run_in_threadpool(
+        _individuals_answer, request, req, _carrier_of(VariantKey.parse(id)), genomic=True
+    )
 
 
 async def g_variant_biosamples(request: Request, id: str) -> dict[str, Any]:
@@ -483,7 +499,7 @@ async def g_variant_biosamples(request: Request, id: str) -> dict[str, Any]:
         "v.build = ? AND v.chrom = ? AND v.pos = ? AND v.ref = ? AND v.alt = ?",
         (key.build, key.chrom, key.pos, key.ref, key.alt),
     )
-    return _biosamples_answer(request, req, extra)
+    return await run_in_threadpool(_biosamples_answer, request, req, extra)
 
 
 def _collection(ctx: NodeContext, kind: str) -> dict[str, Any]:
@@ -514,6 +530,7 @@ def _collections(request: Request, req: BeaconRequest, kind: str, id: str | None
             query={"collection": kind, "id": id},
             decision="granted",
             result_size=len(found),
+            in_transaction=False,
         )
     finally:
         con.close()
@@ -537,37 +554,45 @@ def _require_collection(ctx: NodeContext, kind: str, id: str) -> None:
 
 
 async def datasets(request: Request) -> dict[str, Any]:
-    return _collections(request, await _beacon_request(request), "datasets", None)
+    return await run_in_threadpool(
+        _collections, request, await _beacon_request(request), "datasets", None
+    )
 
 
 async def dataset(request: Request, id: str) -> dict[str, Any]:
-    return _collections(request, await _beacon_request(request), "datasets", id)
+    return await run_in_threadpool(
+        _collections, request, await _beacon_request(request), "datasets", id
+    )
 
 
 async def cohorts(request: Request) -> dict[str, Any]:
-    return _collections(request, await _beacon_request(request), "cohorts", None)
+    return await run_in_threadpool(
+        _collections, request, await _beacon_request(request), "cohorts", None
+    )
 
 
 async def cohort(request: Request, id: str) -> dict[str, Any]:
-    return _collections(request, await _beacon_request(request), "cohorts", id)
+    return await run_in_threadpool(
+        _collections, request, await _beacon_request(request), "cohorts", id
+    )
 
 
 async def dataset_individuals(request: Request, id: str) -> dict[str, Any]:
     req = await _beacon_request(request)
     _require_collection(_ctx(request), "datasets", id)
-    return _individuals_answer(request, req, None)
+    return await run_in_threadpool(_individuals_answer, request, req, None)
 
 
 async def dataset_biosamples(request: Request, id: str) -> dict[str, Any]:
     req = await _beacon_request(request)
     _require_collection(_ctx(request), "datasets", id)
-    return _biosamples_answer(request, req, None)
+    return await run_in_threadpool(_biosamples_answer, request, req, None)
 
 
 async def dataset_variants(request: Request, id: str) -> dict[str, Any]:
     req = await _beacon_request(request)
     _require_collection(_ctx(request), "datasets", id)
-    return _variants_answer(request, req, None)
+    return await run_in_threadpool(_variants_answer, request, req, None)
 
 
 _IN_COHORT = Clause("{col} IN (SELECT pseudonym FROM person WHERE index_date IS NOT NULL)")
@@ -576,7 +601,7 @@ _IN_COHORT = Clause("{col} IN (SELECT pseudonym FROM person WHERE index_date IS 
 async def cohort_individuals(request: Request, id: str) -> dict[str, Any]:
     req = await _beacon_request(request)
     _require_collection(_ctx(request), "cohorts", id)
-    return _individuals_answer(request, req, _IN_COHORT)
+    return await run_in_threadpool(_individuals_answer, request, req, _IN_COHORT)
 
 
 _register("/individuals", individuals, summary="Individuals")
