@@ -683,3 +683,22 @@ def test_keys_generate_passphrase_variable_unset(
     )
     assert "CF_TEST_UNSET" in err
     assert not (tmp_path / "k.sec").exists()
+
+
+def test_error_messages_keep_square_brackets() -> None:
+    # An error that quotes a TOML table or a log line ("[node]") must print it as written,
+    # not have Rich take it for markup and drop it.
+    import contextlib
+
+    import typer
+
+    from cardiofabric.cli import _common
+    from cardiofabric.errors import InputError
+
+    @_common.handle_errors
+    def boom() -> None:
+        raise InputError("expected a [node] table, found [policy] only")
+
+    with _common.err_console.capture() as captured, contextlib.suppress(typer.Exit):
+        boom()
+    assert "expected a [node] table, found [policy] only" in captured.get()

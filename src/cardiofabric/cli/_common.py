@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from cardiofabric.errors import CardioFabricError, InputError
 
@@ -50,7 +51,9 @@ def handle_errors(fn: Callable[P, R]) -> Callable[P, R]:
         try:
             return fn(*args, **kwargs)
         except CardioFabricError as exc:
-            err_console.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
+            err_console.print(
+                f"[bold red]error:[/] {escape(str(exc))}", markup=True, highlight=False
+            )
             raise typer.Exit(EXIT_ERROR) from None
         except KeyboardInterrupt:
             err_console.print("interrupted")
