@@ -1,8 +1,10 @@
 """A node over a small generated Pathfinder site (built once per session), and contracts.
 
 The site is nl-amsterdam of the synthetic network (FHIR bundle, DICOM/WFDB ECGs, cardiac MR
-with SR, VCF), ingested by the real runner. The node's trusted issuer is a data access
-committee whose keys the fixture makes; the site's own key signs patient tokens.
+with SR, VCF), ingested by the real runner. The node's trusted issuer is the network's data
+access committee, whose keys the generator made (``dac/``); the site's own key signs patient
+tokens. The generated node and policy tables are replaced by the tests' own (a smaller minimum
+cell count, record-level answers, a large privacy budget).
 """
 
 from __future__ import annotations
@@ -18,7 +20,6 @@ import pytest
 from fastapi.testclient import TestClient
 
 from cardiofabric.governance.contracts import (
-    generate_keys,
     issue_contract,
     issue_patient_token,
     load_private_key,
@@ -75,10 +76,9 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Site:
         report = run_ingest(load_site_config(toml), pool=pool)
     assert report.stored
     keys = root / SITE / "keys"
-    generate_keys(keys, "dac")
-    generate_keys(keys, "node")
-    toml.write_text(toml.read_text() + NODE_TABLE, encoding="utf-8")
-    return Site(root, toml, root / SITE / "store", keys / "dac.key", keys / "node.key")
+    generated = toml.read_text(encoding="utf-8")
+    toml.write_text(generated[: generated.index("\n[node]\n")] + NODE_TABLE, encoding="utf-8")
+    return Site(root, toml, root / SITE / "store", root / "dac" / "dac.key", keys / "node.key")
 
 
 Token = Callable[..., str]

@@ -11,6 +11,9 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
+import random
+import socket
+import stat
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -19,9 +22,14 @@ import pytest
 from typer.testing import CliRunner
 
 from cardiofabric.cli.main import app
+from cardiofabric.genomics.panel import load_panel
+from cardiofabric.governance.audit import verify as verify_audit
+from cardiofabric.governance.contracts import NETWORK_AUDIENCE, TrustStore, load_private_key
+from cardiofabric.governance.policy import SitePolicy
 from cardiofabric.ingest.config import load_site_config
 from cardiofabric.ingest.runner import FilePool, run_ingest
 from cardiofabric.mmio.pseudonym import pseudonymise
+from cardiofabric.node.config import load_node_settings
 from cardiofabric.pathfinder.cohort import CARRIER_VARIANTS
 from cardiofabric.pathfinder.generate import generate_network
 from cardiofabric.pathfinder.writers.fhir import CONSENT_TERMS
@@ -31,12 +39,35 @@ from cardiofabric.vocab.duo import resolve
 from cardiofabric.vocab.study import MACE, NO, YES
 
 PATIENTS = 8
+SITES = ["nl-amsterdam", "se-uppsala", "fi-helsinki", "it-milano", "de-berlin"]
+
+
+def _free_port_base(n: int = 5) -> int:
+    """A base of ``n`` consecutive free ports (the demo's nodes listen there, not on 8701+,
+    which a developer's own demo may hold)."""
+    rng = random.Random()
+    for _ in range(200):
+        base = rng.randrange(20000, 60000)
+        try:
+            for port in range(base, base + n):
+                with socket.socket() as s:
+                    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                    s.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        return base
+    raise RuntimeError("no free ports")  # pragma: no cover
 
 
 @pytest.fixture(scope="module")
-def network(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def port_base() -> int:
+    return _free_port_base()
+
+
+@pytest.fixture(scope="module")
+def network(tmp_path_factory: pytest.TempPathFactory, port_base: int) -> Path:
     root = tmp_path_factory.mktemp("pathfinder") / "net"
-    generate_network(root, sites=5, patients=PATIENTS, seed=11)
+    generate_network(root, sites=5, patients=PATIENTS, seed=11, node_port_base=port_base)
     with FilePool(workers=1) as pool:
         for site in tomllib.loads((root / "network.toml").read_text())["sites"]:
             report = run_ingest(load_site_config(root / site["config"]), pool=pool)
@@ -75,21 +106,43 @@ def test_network_files_and_truth(network: Path) -> None:
         "de-berlin",
     ]
     assert len({s["node_port"] for s in net["sites"]}) == 5
+    # The data access committee's signing key: Ed25519, private to its owner; every site
+    # trusts its public key and signs patient tokens with its own node key.
+    dac = network / "dac"
+    assert stat.S_IMODE((dac / "dac.key").stat().st_mode) == 0o600
+    load_private_key(dac / "dac.key")
+    for entry in net["sites"]:
+        config = load_site_config(network / entry["config"])
+        keys = network / entry["name"] / "keys"
+        assert (keys / "dac.pub").read_bytes() == (dac / "dac.pub").read_bytes()
+        assert stat.S_IMODE((keys / "node.key").stat().st_mode) == 0o600
+        settings = load_node_settings(network / entry["config"])
+        assert (settings.host, settings.port) == ("127.0.0.1", entry["node_port"])
+        assert settings.issuers == {"pathfinder-dac": keys / "dac.pub",
+                                    entry["name"]: keys / "node.pub"}  # fmt: skip
+        assert settings.catalog.contact and "example" in settings.catalog.contact
+        policy = SitePolicy.from_mapping(config.policy)
+        assert policy.min_cell_count == 5 and policy.country == entry["country"]
     model = json.loads((network / "truth" / "model.json").read_text())
     assert model["hazard_ratios"]["current_smoker"] == pytest.approx(1.80)
     assert len(_truth(network)) == 5 * PATIENTS
     assert (network / "pgs" / "cad_pgs.txt").read_text().startswith("#")
 
 
-def test_generation_is_deterministic(network: Path, tmp_path: Path) -> None:
+def test_generation_is_deterministic(network: Path, tmp_path: Path, port_base: int) -> None:
     again = tmp_path / "again"
-    generate_network(again, sites=5, patients=PATIENTS, seed=11)
-    assert (again / "truth" / "patients.csv").read_bytes() == (
-        network / "truth" / "patients.csv"
-    ).read_bytes()
-    assert (again / "nl-amsterdam" / "sources" / "fhir" / "patients.json").read_bytes() == (
-        network / "nl-amsterdam" / "sources" / "fhir" / "patients.json"
-    ).read_bytes()
+    generate_network(again, sites=5, patients=PATIENTS, seed=11, node_port_base=port_base)
+    for same in (
+        "truth/patients.csv",
+        "network.toml",
+        "nl-amsterdam/sources/fhir/patients.json",
+        *(f"{site}/site.toml" for site in SITES),
+        *(f"{site}/keys/site.pub" for site in SITES),
+    ):
+        assert (again / same).read_bytes() == (network / same).read_bytes(), same
+    # ... except the Ed25519 signing keys: drawn at random, never derived from the seed.
+    for key in ("dac/dac.pub", "nl-amsterdam/keys/node.pub"):
+        assert (again / key).read_bytes() != (network / key).read_bytes()
 
 
 @pytest.mark.parametrize(
@@ -272,13 +325,44 @@ def test_cli_generate_refuses_a_used_folder_and_bad_counts(network: Path, tmp_pa
     assert none.exit_code == 2 and "network.toml" in none.stderr
 
 
-def test_demo_reuses_the_network_and_reports_every_site(network: Path) -> None:
+def _store_state(root: Path) -> dict[str, dict[str, Any]]:
+    """Per site: the audit log's length and every other table's content digest."""
+    state: dict[str, dict[str, Any]] = {}
+    for site in SITES:
+        config = load_site_config(root / site / "site.toml")
+        with SiteStore.open(config.store_path, read_only=True) as store:
+            con = store.connection
+            tables = [
+                r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()
+            ]
+            state[site] = {
+                t: con.execute(f'SELECT count(*), sum(hash(t)) FROM "{t}" AS t').fetchone()
+                for t in tables
+                if t not in ("audit_log", "privacy_budget")
+            }
+            state[site]["audit"] = verify_audit(con)
+    return state
+
+
+@pytest.fixture(scope="module")
+def demo(network: Path) -> dict[str, Any]:
+    """The demo run once over the ingested network (nodes and all), with the stores' state
+    before and after it."""
+    before = _store_state(network)
     result = CliRunner().invoke(
         app, ["pathfinder", "demo", "--out", str(network), "--json", "--workers", "1"]
     )
     assert result.exit_code == 0, result.output
-    data = json.loads(result.stdout)
-    assert len(data["sites"]) == 5 and data["sites"][0]["site"] == "nl-amsterdam"
+    return {"data": json.loads(result.stdout), "before": before, "after": _store_state(network)}
+
+
+def test_demo_reuses_the_network_and_reports_every_site(
+    network: Path, demo: dict[str, Any]
+) -> None:
+    data = demo["data"]
+    assert [s["site"] for s in data["sites"]] == SITES
+    panel = set(load_panel().genes)
+    genotyped = 0
     for s in data["sites"]:
         assert s["patients"] == PATIENTS and s["added"] == 0 and s["unchanged"] == PATIENTS
         assert s["verified_objects"] == min(5, PATIENTS)
@@ -288,8 +372,83 @@ def test_demo_reuses_the_network_and_reports_every_site(network: Path) -> None:
                                                        "spliceai"]  # fmt: skip
         assert all(k["rows"] > 0 and k["skipped"] == 0 for k in s["knowledge"])
         assert (network / s["site"] / "knowledge.duckdb").is_file()
-    again = CliRunner().invoke(app, ["pathfinder", "ingest", str(network), "--json"])
-    assert again.exit_code == 0, again.output
-    for s in json.loads(again.stdout)["sites"]:
-        assert {k["action"] for k in s["knowledge"]} == {"unchanged"}
+        # every allele of the site's VCF classified; P/LP genes are panel genes, named only
+        g = s["genomics"]
+        assert sum(g["by_tier"].values()) == g["alleles"] and g["skipped"] == 0
+        assert bool(g["vcfs"]) == bool(s["modalities"].get("genomic"))
+        assert set(g["pathogenic_genes"]) <= panel
+        assert bool(g["pathogenic_genes"]) == bool(g["by_tier"]["P"] + g["by_tier"]["LP"])
+        genotyped += g["alleles"] > 0
+        # one audit entry per answer (three questions, anonymous and under the contract)
+        was = demo["before"][s["site"]]["audit"]
+        assert was.ok and s["audit"]["ok"] and s["audit"]["entries"] == was.entries + 6
+    assert genotyped >= 3
     assert Path(data["exports"][0]).exists()
+    # The nodes are stopped (the stores open again) and only the audit log and the demo
+    # researcher's privacy budget changed.
+    for site in SITES:
+        assert {k: v for k, v in demo["after"][site].items() if k != "audit"} == {
+            k: v for k, v in demo["before"][site].items() if k != "audit"
+        }
+
+
+def test_demo_asks_every_node_through_the_gate(network: Path, demo: dict[str, Any]) -> None:
+    nodes = demo["data"]["nodes"]
+    contract = Path(nodes["contract"])
+    assert stat.S_IMODE(contract.stat().st_mode) == 0o600
+    trust = TrustStore(
+        {"pathfinder-dac": network / "dac" / "dac.pub"}, audience=[SITES[0], NETWORK_AUDIENCE]
+    )
+    granted = trust.verify(contract.read_text().strip())
+    assert granted.subject == nodes["researcher"] and granted.actions == ("discover-count",)
+    assert granted.purpose is not None and granted.purpose.codes == ("DUO:0000006",)
+    assert set(granted.datasets) == set(SITES)
+    assert [a["site"] for a in nodes["sites"]] == SITES
+    names = [q["name"] for q in nodes["queries"]]
+    for site in nodes["sites"]:
+        assert set(site["answers"]) == set(names)
+        for name in names:
+            anon, con = site["answers"][name]["anonymous"], site["answers"][name]["contract"]
+            # anonymous: a boolean only, never a number
+            assert anon["status"] == 200 and isinstance(anon["exists"], bool)
+            assert anon["returnedGranularity"] == "boolean" and anon["count"] is None
+            # the contract: a noised count of 5 or more, "fewer than 5", or none (0)
+            assert con["status"] == 200 and con["noise"]["epsilon"] == 0.5, con
+            if con["suppressed_below"] is not None:
+                assert con["suppressed_below"] == 5 and con["count"] is None
+                assert con["exists"] is True and con["returnedGranularity"] == "boolean"
+            else:
+                assert con["returnedGranularity"] == "count"
+                assert con["count"] == 0 or con["count"] >= 5, con
+                assert con["exists"] is (con["count"] > 0)
+
+
+def test_demo_prints_the_new_steps(
+    demo: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from cardiofabric.cli.pathfinder import _print_audit, _print_discovery, _print_genomics
+
+    data = demo["data"]
+    _print_genomics(data["sites"])
+    _print_discovery(data["nodes"])
+    _print_audit(data["sites"])
+    out = capsys.readouterr().out
+    assert "Variant classification" in out and "demo-researcher" in out
+    assert out.count("returnedGranularity") == len(data["nodes"]["queries"])
+    for site in SITES:
+        assert f"audit {site}: chain intact" in out
+    assert "pt-" not in out  # no pseudonyms, let alone source ids
+
+
+def test_demo_again_without_nodes_changes_nothing(network: Path, demo: dict[str, Any]) -> None:
+    result = CliRunner().invoke(
+        app, ["pathfinder", "demo", "--out", str(network), "--no-nodes", "--json", "--workers", "1"]
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["nodes"] is None
+    for s, first in zip(data["sites"], demo["data"]["sites"], strict=True):
+        assert {k["action"] for k in s["knowledge"]} == {"unchanged"}
+        assert s["genomics"] == first["genomics"]  # the same files, the same calls
+        assert s["audit"] == first["audit"]
+    assert _store_state(network) == demo["after"]

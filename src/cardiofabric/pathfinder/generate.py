@@ -8,12 +8,18 @@ Layout written under ``DIR``::
     pgs/cad_pgs.txt              the CAD polygenic score in PGS Catalog scoring-file format
     knowledge/                   gnomAD, ClinVar, REVEL, CADD and SpliceAI files (synthetic, in
                                  each publisher's layout) for the sites' knowledge bases
-    <site>/site.toml             the steward's ingest configuration
-    <site>/keys/                 the site's pseudonym secret and Crypt4GH key pair
+    dac/dac.key, dac/dac.pub     the data access committee's Ed25519 signing key pair (the
+                                 private key mode 0600; it signs researchers' contracts)
+    <site>/site.toml             the steward's ingest and node configuration ([node], [policy])
+    <site>/keys/                 the site's pseudonym secret and Crypt4GH key pair, its node's
+                                 Ed25519 key pair (it signs patient tokens) and the committee's
+                                 public key, which the node trusts
     <site>/sources/...           clinical export, ECGs, imaging, VCF, wearables as the site has them
 
-Everything is deterministic by seed, keys included: this is a synthetic network, and its keys
-must never protect real data.
+Everything is deterministic by seed (the files, the pseudonym secrets and the Crypt4GH keys)
+except the Ed25519 signing keys, which are drawn at random once, when the network is generated,
+and never again: a contract signing key derived from a public seed would let anyone sign. This
+is a synthetic network all the same, and none of its keys may protect real data.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ import hashlib
 import io
 import json
 import os
+import shutil
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -43,6 +50,8 @@ from cardiofabric.pathfinder.cohort import (
 from cardiofabric.pathfinder.knowledge import CATALOGUE
 
 __all__ = [
+    "DAC_DIR",
+    "DAC_ISSUER",
     "NODE_PORT_BASE",
     "GeneratedNetwork",
     "generate_network",
@@ -50,8 +59,13 @@ __all__ = [
     "network_knowledge",
 ]
 
-#: Site i's node listens on NODE_PORT_BASE + i (later issues start them).
+#: Site i's node listens on NODE_PORT_BASE + i (``cardiofabric node serve <site>/site.toml``).
 NODE_PORT_BASE = 8701
+#: The network's data access committee: its issuer id and the folder of its key pair.
+DAC_ISSUER = "pathfinder-dac"
+DAC_DIR = "dac"
+DAC_ISSUER_KEY = "dac"  # dac/dac.key, dac/dac.pub, and <site>/keys/dac.pub
+NODE_KEY = "node"  # <site>/keys/node.key, node.pub
 _ECG_GLOBS = {"dicom-ecg": "*.dcm", "wfdb": "*.hea", "edf": "*.edf"}
 
 ProgressHook = Callable[[str, int, int], None]
@@ -127,9 +141,66 @@ def _toml_value(v: Any) -> str:
 SITE_KNOWLEDGE_DB = "knowledge.duckdb"
 
 
-def _site_toml(spec: SiteSpec, sources: list[dict[str, Any]], code_map: str | None) -> str:
+#: The privacy budget (ε) of each researcher per dataset in the synthetic network's policy. The
+#: governance default is 5.0 (ten noised counts; see cardiofabric.governance.policy); the demo
+#: spends 1.5 of it per run (three counts of ε 0.5), so the synthetic sites allow more for the
+#: demo to be run again and again. A real site states its own.
+DEMO_EPSILON_BUDGET = 50.0
+
+
+def _node_tables(spec: SiteSpec, port: int) -> list[str]:
+    """The site node's ``[node]`` and ``[policy]`` tables (fictional organisation and contact).
+
+    The node trusts the network's data access committee (its public key copied beside the
+    site's keys, as a site would receive it) and its own key, which signs patient tokens.
+    """
+    city = spec.name.split("-", 1)[-1].replace("-", " ").title()
+    host = f"{spec.name}.pathfinder.example"  # .example is reserved for examples (RFC 2606)
+    return [
+        "",
+        "# Site node: cardiofabric node serve site.toml (after ingest)",
+        "[node]",
+        'host = "127.0.0.1"',
+        f"port = {port}",
+        'environment = "test"',
+        f"dataset = {_toml_value(spec.name)}",
+        "",
+        "# Contract issuers the node trusts: issuer id = its Ed25519 public key",
+        "[node.issuers]",
+        f'"{DAC_ISSUER}" = "keys/{DAC_ISSUER_KEY}.pub"',
+        f'"{spec.name}" = "keys/{NODE_KEY}.pub"',
+        "",
+        "[node.catalog]",
+        f"organisation = {_toml_value(f'Pathfinder Heart Centre {city} (fictional)')}",
+        f'url = "https://{host}"',
+        f'contact = "mailto:datasteward@{host}"',
+        f'title = "Pathfinder cardiology cohort, {city}"',
+        "description = "
+        + _toml_value(
+            f"Synthetic cardiology cohort of the Pathfinder network ({spec.country}): "
+            "multimodal records (clinical, ECG, imaging, genomic) of fictional patients."
+        ),
+        'keywords = ["cardiology", "synthetic data", "Pathfinder"]',
+        "",
+        "# Disclosure policy (cardiofabric.governance.policy, where each default is sourced),",
+        "# stated in full so that the steward sees it: the defaults but for the budget.",
+        "[policy]",
+        "min_cell_count = 5",
+        'anonymous_granularity = "boolean"',
+        'max_granularity = "count"',
+        f"country = {_toml_value(spec.country)}",
+        "",
+        "[policy.dp]",
+        "epsilon_per_query = 0.5",
+        f"epsilon_budget = {DEMO_EPSILON_BUDGET!r}  # default 5.0; the demo spends 1.5 a run",
+    ]
+
+
+def _site_toml(
+    spec: SiteSpec, sources: list[dict[str, Any]], code_map: str | None, port: int
+) -> str:
     lines = [
-        f"# Ingest configuration of the synthetic Pathfinder site {spec.name} ({spec.country}).",
+        f"# Configuration of the synthetic Pathfinder site {spec.name} ({spec.country}).",
         "# Run: cardiofabric ingest site.toml",
         "",
         "[site]",
@@ -156,6 +227,7 @@ def _site_toml(spec: SiteSpec, sources: list[dict[str, Any]], code_map: str | No
                 lines.append(f"{key} = {_toml_value(src[key])}")
         if src.get("options"):
             lines.append(f"options = {_toml_value(src['options'])}")
+    lines += _node_tables(spec, port)
     return "\n".join(lines) + "\n"
 
 
@@ -373,23 +445,37 @@ def generate_network(
     sites: int = 5,
     patients: int = 200,
     seed: int = 0,
+    node_port_base: int = NODE_PORT_BASE,
     progress: ProgressHook | None = None,
 ) -> GeneratedNetwork:
-    """Write the Pathfinder network into ``out`` (refuses a non-empty folder)."""
+    """Write the Pathfinder network into ``out`` (refuses a non-empty folder).
+
+    Site ``i``'s node listens on ``node_port_base + i``.
+    """
     if not 1 <= sites <= len(SITES):
         raise InputError(f"--sites must be between 1 and {len(SITES)}, found {sites}")
     if patients < 1:
         raise InputError(f"--patients must be at least 1, found {patients}")
+    if not 1024 <= node_port_base <= 65535 - sites:
+        raise InputError(
+            f"--node-port-base must be between 1024 and {65535 - sites}, found {node_port_base}",
+            hint="ports below 1024 need root; the default is 8701",
+        )
     if out.exists() and any(out.iterdir()):
         raise InputError(
             "the output folder is not empty",
             path=out,
             hint="choose a new folder (generation never overwrites a network)",
         )
+    from cardiofabric.governance.contracts import generate_keys
     from cardiofabric.pathfinder.writers.knowledge import write_knowledge
     from cardiofabric.pathfinder.writers.pgs import write_pgs_scoring_file
 
     specs = SITES[:sites]
+    out.mkdir(parents=True, exist_ok=True)
+    # The committee's key pair first: generate_keys creates the private key exclusively, mode
+    # 0600, so a network folder never holds a second or a readable one.
+    dac = generate_keys(out / DAC_DIR, DAC_ISSUER_KEY)
     network = simulate_network(patients, seed=seed, sites=specs)
     result = GeneratedNetwork(root=out)
     write_pgs_scoring_file(out / "pgs" / "cad_pgs.txt")
@@ -404,17 +490,22 @@ def generate_network(
         f'generator = "cardiofabric {__version__}"',
         'pgs_scoring_file = "pgs/cad_pgs.txt"',
         'knowledge = "knowledge"',
+        f"dac_issuer = {_toml_value(DAC_ISSUER)}",
+        f"dac_key = {_toml_value(f'{DAC_DIR}/{DAC_ISSUER_KEY}.key')}",
     ]
     for i, spec in enumerate(specs):
         site_dir = out / spec.name
         s_seed = _seed(seed, spec.name)
+        port = node_port_base + i
         _write_keys(site_dir / "keys", seed, spec.name)
+        generate_keys(site_dir / "keys", NODE_KEY)
+        shutil.copyfile(dac.public, site_dir / "keys" / f"{DAC_ISSUER_KEY}.pub")
         src = site_dir / "sources"
         src.mkdir(parents=True, exist_ok=True)
         clinical, code_map, n1 = _clinical(spec, network[spec.name], src, s_seed)
         signal_sources, n2 = _signals(spec, network[spec.name], src, s_seed, progress)
         (site_dir / "site.toml").write_text(
-            _site_toml(spec, clinical + signal_sources, code_map), encoding="utf-8"
+            _site_toml(spec, clinical + signal_sources, code_map, port), encoding="utf-8"
         )
         net_lines += [
             "",
@@ -423,7 +514,7 @@ def generate_network(
             f'country = "{spec.country}"',
             f'language = "{spec.language}"',
             f'config = "{spec.name}/site.toml"',
-            f"node_port = {NODE_PORT_BASE + i}",
+            f"node_port = {port}",
         ]
         result.sites.append(spec.name)
         result.patients += len(network[spec.name])
