@@ -47,7 +47,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
@@ -476,21 +476,13 @@ class AnnotationReader:
             return []
         return self._parse(info_value)
 
-    def _parse(self, value: str, *, nmd: Any = None, lof: Any = None) -> list[Consequence]:
-        if not isinstance(value, str):
-            raise InputError(
-                f"the {self.info_id} INFO value is not text (found {type(value).__name__})",
-                hint=f"declare {self.info_id} as Type=String in the header",
-            )
-        if value in ("", "."):
-            return []
-        decode = "%" in value
-        n = self._n
-        i_csq = self._i[1]
-        snpeff_nmd = _snpeff_gene_tags(nmd, lof) if self.source == "SnpEff" else None
-        out: list[Consequence] = []
-        entries = value.split(",")
-        build = self._consequence
+    def _readable(
+        self, entries: list[str], decode: bool
+    ) -> Iterator[tuple[list[str], tuple[str, ...]]]:
+        """Each well-formed entry's sub-fields (percent-decoded, plus one empty field that
+        stands for absent optional columns) with its consequence terms; an entry with the wrong
+        number of fields or no consequence term is counted in ``warnings`` and skipped."""
+        n, i_csq = self._n, self._i[1]
         for entry in entries:
             parts = entry.split("|")
             if len(parts) != n:
@@ -505,6 +497,22 @@ class AnnotationReader:
             if not terms:
                 self.warnings[f"skipped {self.info_id} entries without a consequence term"] += 1
                 continue
+            yield parts, terms
+
+    def _parse(self, value: str, *, nmd: Any = None, lof: Any = None) -> list[Consequence]:
+        if not isinstance(value, str):
+            raise InputError(
+                f"the {self.info_id} INFO value is not text (found {type(value).__name__})",
+                hint=f"declare {self.info_id} as Type=String in the header",
+            )
+        if value in ("", "."):
+            return []
+        decode = "%" in value
+        snpeff_nmd = _snpeff_gene_tags(nmd, lof) if self.source == "SnpEff" else None
+        out: list[Consequence] = []
+        entries = value.split(",")
+        build = self._consequence
+        for parts, terms in self._readable(entries, decode):
             out.append(build(parts, terms, snpeff_nmd))
         if not out and entries:
             raise self._unreadable(value, len(entries))
@@ -656,10 +664,9 @@ class AnnotationReader:
         if value in ("", "."):
             return [None] * k
         decode = "%" in value
-        n = self._n
         i = self._i
-        i_allele, i_csq, i_symbol, i_feature, i_biotype, i_mane, i_canonical = (
-            i[0], i[1], i[3], i[5], i[6], i[13], i[14]
+        i_allele, i_symbol, i_feature, i_biotype, i_mane, i_canonical = (
+            i[0], i[3], i[5], i[6], i[13], i[14]
         )  # fmt: skip
         snpeff = self.source == "SnpEff"
         matched: dict[str, tuple[int, ...]] = {}
@@ -667,20 +674,7 @@ class AnnotationReader:
         best: list[tuple[list[str], tuple[str, ...]] | None] = [None] * k
         readable = 0
         entries = value.split(",")
-        for entry in entries:
-            parts = entry.split("|")
-            if len(parts) != n:
-                self.warnings[
-                    f"skipped {self.info_id} entries with {len(parts)} fields, header declares {n}"
-                ] += 1
-                continue
-            if decode and "%" in entry:
-                parts = [unquote(p) if "%" in p else p for p in parts]
-            parts.append("")
-            terms = _terms(parts[i_csq])
-            if not terms:
-                self.warnings[f"skipped {self.info_id} entries without a consequence term"] += 1
-                continue
+        for parts, terms in self._readable(entries, decode):
             readable += 1
             written = parts[i_allele]
             hits = matched.get(written)

@@ -29,7 +29,7 @@ from cardiofabric.store.database import now as _now
 from cardiofabric.store.site import SiteStore
 from cardiofabric.vocab.duo import resolve
 
-__all__ = ["STATUSES", "ConsentChange", "change_consent"]
+__all__ = ["STATUSES", "ConsentChange", "change_consent", "consent_row"]
 
 STATUSES = ("active", "withdrawn")
 
@@ -62,6 +62,16 @@ def _refresh(con: duckdb.DuckDBPyConnection) -> bool:
         return False
     refresh_allele_counts(con)
     return True
+
+
+def consent_row(con: duckdb.DuckDBPyConnection, pseudonym: str) -> tuple[Any, ...] | None:
+    """The patient's stored consent as ``(status, version, permissions, prohibitions,
+    updated_at)``, or None when none is recorded."""
+    return con.execute(
+        "SELECT status, version, permissions, prohibitions, updated_at FROM consent "
+        "WHERE pseudonym = ?",
+        [pseudonym],
+    ).fetchone()
 
 
 def change_consent(
@@ -97,11 +107,7 @@ def change_consent(
     t = _now()
     con.begin()
     try:
-        row = con.execute(
-            "SELECT status, version, permissions, prohibitions, updated_at FROM consent "
-            "WHERE pseudonym = ?",
-            [pseudonym],
-        ).fetchone()
+        row = consent_row(con, pseudonym)
         if row is None:
             known = con.execute(
                 "SELECT count(*) FROM mmio_index WHERE pseudonym = ?", [pseudonym]

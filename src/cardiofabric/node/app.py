@@ -29,6 +29,7 @@ from cardiofabric.errors import AccessError, CardioFabricError, InputError
 from cardiofabric.governance import audit
 from cardiofabric.governance.contracts import TrustStore
 from cardiofabric.governance.gate import Gate
+from cardiofabric.governance.patient import consent_row
 from cardiofabric.governance.policy import SitePolicy
 from cardiofabric.node import catalog as catalog_mod
 from cardiofabric.node.beacon import framework
@@ -208,11 +209,7 @@ def create_app(
     def _consent_of(ctx: NodeContext, pseudonym: str) -> dict[str, Any]:
         con = ctx.cursor()
         try:
-            row = con.execute(
-                "SELECT status, version, permissions, prohibitions, updated_at FROM consent "
-                "WHERE pseudonym = ?",
-                [pseudonym],
-            ).fetchone()
+            row = consent_row(con, pseudonym)
         finally:
             con.close()
         if row is None:
