@@ -138,7 +138,7 @@ def _gene_reader(vcf: Any) -> Callable[[Any, list[str]], list[str | None]]:
     INFO ``GENE``/``GENEINFO``. An unreadable annotation never rejects the call: the variant is
     stored without the gene rather than lost.
     """
-    from cardiofabric.genomics.annotation import AnnotationReader, pick
+    from cardiofabric.genomics.annotation import AnnotationReader
     from cardiofabric.genomics.panel import load_panel
 
     reader = AnnotationReader.from_vcf(vcf)
@@ -152,13 +152,14 @@ def _gene_reader(vcf: Any) -> Callable[[Any, list[str]], list[str | None]]:
 
     def annotated(variant: Any, alts: list[str]) -> list[str | None]:
         try:
-            consequences = reader.parse_variant(variant)
+            # One consequence per allele, chosen on the raw fields: the same choice as
+            # pick(parse(...)) (proved in the annotation tests), without building the rest.
+            picked = reader.pick_variant(variant, variant.REF, alts, preferred=preferred)
         except InputError:
-            consequences = []
+            picked = [None] * len(alts)
         out: list[str | None] = []
         fallback: str | None = None
-        for alt in alts:
-            c = pick(consequences, alt, variant.REF, preferred=preferred, alts=alts)
+        for c in picked:
             if c is not None and c.gene:
                 out.append(c.gene)
             else:
